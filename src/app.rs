@@ -1,0 +1,163 @@
+//! Process setup around a command: language, logging, the runtime, the
+//! overall deadline, printing the report or the error, and the exit code.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use clap::Parser;
+use tokio::time::Instant;
+
+use crate::aws::ErrorKind;
+use crate::cli::{Cli, Lang, OutputFormat};
+use crate::commands::{self, CommandError};
+use crate::messages as msg;
+use crate::{report, ExitStatus};
+
+/// Grace after the deadline for printing the report before the command is
+/// cut short. Calls themselves stop at the deadline.
+const REPORT_GRACE: Duration = Duration::from_millis(500);
+
+/// Runs the command line of this process and returns its exit code.
+pub fn main() -> i32 {
+    let started = std::time::Instant::now();
+    install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            msg::init(None);
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitStatus::Usage.code()
+            } else {
+                ExitStatus::Success.code()
+            };
+        }
+    };
+
+    msg::init(cli.lang.map(|lang| match lang {
+        Lang::En => "en",
+        Lang::Ja => "ja",
+    }));
+    init_logging(cli.verbose);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            print_error(&msg::internal_error(&err.to_string()), None);
+            return ExitStatus::Failed.code();
+        }
+    };
+    let status = runtime.block_on(run(&cli, started));
+    // Tasks still waiting on a region that does not answer must not keep
+    // the process alive past its deadline.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    status.code()
+}
+
+async fn run(cli: &Cli, started: std::time::Instant) -> ExitStatus {
+    let started = Instant::from_std(started);
+    let limit = Duration::from_secs_f64(cli.timeout.clamp(0.001, 86_400.0)) + REPORT_GRACE;
+    let result = tokio::time::timeout(limit, commands::run(cli, started)).await;
+
+    match result {
+        Err(_) => {
+            print_error(&msg::deadline_command(cli.timeout), None);
+            ExitStatus::AwsUnavailable
+        }
+        Ok(Err(err)) => {
+            report_error(&err);
+            err.status()
+        }
+        Ok(Ok(report)) => {
+            let text = match cli.output {
+                OutputFormat::Text => report::render_text(&report),
+                OutputFormat::Json => report::render_json(&report),
+            };
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+            report.status()
+        }
+    }
+}
+
+fn report_error(err: &CommandError) {
+    match err {
+        CommandError::Config(config) => {
+            let file = config.file.display().to_string();
+            let location = match (config.line, config.key.is_empty()) {
+                (Some(line), false) => Some(msg::location_line(&file, line, &config.key)),
+                (Some(line), true) => Some(msg::location_line(&file, line, "-")),
+                (None, false) => Some(msg::location_key(&file, &config.key)),
+                (None, true) => None,
+            };
+            let message = match location {
+                Some(location) => format!("{}\n  {location}", config.message),
+                None => config.message.clone(),
+            };
+            print_error(&message, config.hint.as_deref());
+        }
+        CommandError::Usage { message, hint } => print_error(message, hint.as_deref()),
+        CommandError::Aws(error) => {
+            let hint = match error.kind {
+                ErrorKind::Credentials => msg::hint_credentials(),
+                ErrorKind::Unauthorized => msg::hint_unauthorized(),
+                _ => msg::hint_aws_unreachable(),
+            };
+            let text = msg::aws_failed(
+                &error.operation,
+                &error.resource,
+                &error.region,
+                &error.code,
+                &error.message,
+            );
+            print_error(&text, Some(&hint));
+        }
+    }
+}
+
+fn print_error(message: &str, hint: Option<&str>) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{}: {message}", msg::error_prefix());
+    if let Some(hint) = hint {
+        let _ = writeln!(stderr, "{}: {hint}", msg::hint_prefix());
+    }
+}
+
+/// Sends logs to standard error. Warnings show by default; -v adds info,
+/// -vv debug, -vvv trace; RUST_LOG replaces the filter entirely.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let default = if verbose >= 3 {
+        level.to_string()
+    } else {
+        format!("{level},tgw_vip={level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn")
+    };
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Replaces Rust's panic text with a short localized message and exit
+/// code 1, so a bug never shows a backtrace to an operator.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let detail = info.to_string();
+        print_error(&msg::internal_error(&detail), None);
+        std::process::exit(ExitStatus::Failed.code());
+    }));
+}

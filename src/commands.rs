@@ -1,0 +1,582 @@
+//! The commands: setup shared by all of them, then one function each.
+//!
+//! Setup loads and validates everything before AWS is contacted, so a bad
+//! config or command line exits with code 2 having changed nothing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use crate::aws::{AwsError, AwsSettings, Ec2};
+use crate::cli::{Cli, Command};
+use crate::config::{self, ConfigError, LoadedConfig};
+use crate::engine::{self, Context, RouteOutcome};
+use crate::messages as msg;
+use crate::plan::{self, Action, Diff, RouteChange, Tables};
+use crate::topology::{match_host, HostMatchError, Server, Topology};
+use crate::vip::Vip;
+use crate::ExitStatus;
+
+/// Default path of the config when neither -c nor TGW_VIP_CONFIG is given.
+#[cfg(unix)]
+pub const DEFAULT_CONFIG: &str = "/etc/tgw.conf";
+#[cfg(windows)]
+pub const DEFAULT_CONFIG: &str = "C:\\ProgramData\\tgw-vip\\tgw.conf";
+
+/// A failure that ends a command before it produces a report.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+}
+
+impl CommandError {
+    pub fn status(&self) -> ExitStatus {
+        match self {
+            CommandError::Config(_) | CommandError::Usage { .. } => ExitStatus::Usage,
+            CommandError::Aws(_) => ExitStatus::AwsUnavailable,
+        }
+    }
+}
+
+/// What monitor does when AWS cannot be asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorPolicy {
+    Ignore,
+    Warn,
+    Fail,
+}
+
+/// The validated request: config, topology, VIPs, the local server.
+pub struct Request {
+    pub config: LoadedConfig,
+    pub topology: Topology,
+    pub vips: Vec<Vip>,
+    pub server: Server,
+    pub strict: bool,
+    pub api_error_policy: ApiErrorPolicy,
+    pub repair: bool,
+    pub aws: AwsSettings,
+    pub deadline: Instant,
+}
+
+/// The result of a command, rendered by `report`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Report {
+    Start(StartReport),
+    Monitor(MonitorReport),
+    Stop { server: String },
+    Status(StatusReport),
+    Plan(PlanReport),
+}
+
+#[derive(Debug, Serialize)]
+pub struct StartReport {
+    pub server: String,
+    pub vips: Vec<String>,
+    pub routes: Vec<RouteOutcome>,
+    pub warnings: Vec<String>,
+    pub elapsed_ms: u64,
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Drift {
+    pub region: String,
+    pub kind: plan::TableKind,
+    pub owner: String,
+    pub table: String,
+    pub destination: String,
+    pub expected: plan::Target,
+    pub actual: Option<plan::ObservedRoute>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MonitorReport {
+    pub server: String,
+    pub vips: Vec<String>,
+    pub checked: usize,
+    pub drift: Vec<Drift>,
+    pub api_errors: Vec<AwsError>,
+    pub repaired: Vec<RouteOutcome>,
+    pub policy: ApiErrorPolicy,
+    pub warnings: Vec<String>,
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusRow {
+    pub region: String,
+    pub kind: plan::TableKind,
+    pub owner: String,
+    pub table: String,
+    pub destination: String,
+    pub target: Option<plan::Target>,
+    pub state: Option<String>,
+    /// Servers for which this route is correct.
+    pub servers: Vec<String>,
+}
+
+/// Where the VIP routes to, as one word for scripts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "verdict", content = "server", rename_all = "snake_case")]
+pub enum Verdict {
+    RoutedTo(String),
+    Inconsistent,
+    Unrouted,
+    Unknown,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub vips: Vec<String>,
+    pub rows: Vec<StatusRow>,
+    pub verdict: Verdict,
+    pub api_errors: Vec<AwsError>,
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub server: String,
+    pub vips: Vec<String>,
+    pub changes: Vec<RouteChange>,
+    pub api_errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub exit_code: i32,
+}
+
+impl Report {
+    pub fn status(&self) -> ExitStatus {
+        let code = match self {
+            Report::Start(r) => r.exit_code,
+            Report::Monitor(r) => r.exit_code,
+            Report::Stop { .. } => 0,
+            Report::Status(r) => r.exit_code,
+            Report::Plan(r) => r.exit_code,
+        };
+        match code {
+            0 => ExitStatus::Success,
+            1 => ExitStatus::Failed,
+            2 => ExitStatus::Usage,
+            4 => ExitStatus::HookAborted,
+            _ => ExitStatus::AwsUnavailable,
+        }
+    }
+}
+
+/// Loads and checks everything the command line and config name.
+pub fn prepare(cli: &Cli, started: Instant) -> Result<Request, CommandError> {
+    let timeout = timeout_from(cli.timeout)?;
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let config = config::load(&path)?;
+    let topology = Topology::build(&config)?;
+    let vips = resolve_vips(cli, &config, &topology)?;
+    let server = resolve_server(cli, &config, &topology)?;
+    let api_error_policy = api_error_policy(&config)?;
+
+    Ok(Request {
+        strict: cli.strict || config.raw.start.strict,
+        repair: config.raw.monitor.repair,
+        aws: AwsSettings::from_config(&config.raw.aws),
+        config,
+        topology,
+        vips,
+        server,
+        api_error_policy,
+        deadline: started + timeout,
+    })
+}
+
+fn timeout_from(seconds: f64) -> Result<Duration, CommandError> {
+    if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 {
+        return Ok(Duration::from_secs_f64(seconds));
+    }
+    Err(CommandError::Usage {
+        message: msg::timeout_invalid(seconds),
+        hint: None,
+    })
+}
+
+fn resolve_vips(
+    cli: &Cli,
+    config: &LoadedConfig,
+    topology: &Topology,
+) -> Result<Vec<Vip>, CommandError> {
+    let from_cli = !cli.vips.is_empty();
+    let texts = if from_cli {
+        cli.vips.clone()
+    } else {
+        config.raw.vips.clone()
+    };
+    if texts.is_empty() {
+        return Err(CommandError::Usage {
+            message: msg::vip_missing(),
+            hint: Some(msg::hint_vip()),
+        });
+    }
+
+    let mut vips = Vec::new();
+    for (index, text) in texts.iter().enumerate() {
+        let vip = Vip::parse(text).ok_or_else(|| invalid_vip(config, from_cli, index, text))?;
+        for vpc in topology.vpcs.values() {
+            if let Some(cidr) = vpc.cidrs.iter().find(|c| vip.is_inside(c)) {
+                return Err(CommandError::Usage {
+                    message: msg::vip_inside_vpc(text, &vpc.id, cidr),
+                    hint: Some(msg::hint_vip_outside()),
+                });
+            }
+        }
+        if !vips.contains(&vip) {
+            vips.push(vip);
+        }
+    }
+    Ok(vips)
+}
+
+fn invalid_vip(config: &LoadedConfig, from_cli: bool, index: usize, text: &str) -> CommandError {
+    if from_cli {
+        return CommandError::Usage {
+            message: msg::vip_invalid(text),
+            hint: Some(msg::hint_vip()),
+        };
+    }
+    let index = index.to_string();
+    CommandError::Config(config.error(
+        &["vips", &index],
+        msg::vip_invalid(text),
+        Some(msg::hint_vip()),
+    ))
+}
+
+fn resolve_server(
+    cli: &Cli,
+    config: &LoadedConfig,
+    topology: &Topology,
+) -> Result<Server, CommandError> {
+    let names: Vec<String> = topology.servers.iter().map(|s| s.name.clone()).collect();
+    if let Some(name) = &cli.server {
+        return topology
+            .server(name)
+            .cloned()
+            .ok_or_else(|| CommandError::Usage {
+                message: msg::server_unknown(name, &config.path),
+                hint: Some(msg::hint_servers(&names)),
+            });
+    }
+
+    let host = hostname::get()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    debug!(host = %host, "matching the local host name against servers");
+    match match_host(&topology.servers, &host) {
+        Ok(server) => Ok(server.clone()),
+        Err(HostMatchError::NotFound) => Err(CommandError::Usage {
+            message: msg::host_not_in_servers(&host, &config.path),
+            hint: Some(msg::hint_servers(&names)),
+        }),
+        Err(HostMatchError::Ambiguous(matches)) => Err(CommandError::Usage {
+            message: msg::host_ambiguous(&host, &matches.join(", ")),
+            hint: Some(msg::hint_server_flag()),
+        }),
+    }
+}
+
+fn api_error_policy(config: &LoadedConfig) -> Result<ApiErrorPolicy, ConfigError> {
+    match config.raw.monitor.on_api_error.as_deref() {
+        None | Some("warn") => Ok(ApiErrorPolicy::Warn),
+        Some("ignore") => Ok(ApiErrorPolicy::Ignore),
+        Some("fail") => Ok(ApiErrorPolicy::Fail),
+        Some(other) => Err(config.error(
+            &["monitor", "onApiError"],
+            msg::policy_invalid(other),
+            Some(msg::hint_policy()),
+        )),
+    }
+}
+
+/// Runs the command named on the command line.
+pub async fn run(cli: &Cli, started: Instant) -> Result<Report, CommandError> {
+    let request = prepare(cli, started)?;
+    if cli.command == Command::Stop {
+        return Ok(Report::Stop {
+            server: request.server.name.clone(),
+        });
+    }
+
+    let context = connect(request).await?;
+    let report = match cli.command {
+        Command::Start => Report::Start(start(&context.0, started).await),
+        Command::Monitor => Report::Monitor(monitor(&context.0, &context.1).await),
+        Command::Status => Report::Status(status(&context.0).await),
+        Command::Plan => Report::Plan(plan(&context.0).await),
+        Command::Stop => unreachable!("stop returned above"),
+    };
+    Ok(report)
+}
+
+/// Monitor settings that the context does not carry.
+pub struct MonitorSettings {
+    pub policy: ApiErrorPolicy,
+    pub repair: bool,
+}
+
+async fn connect(request: Request) -> Result<(Context, MonitorSettings), CommandError> {
+    let regions: Vec<String> = request.topology.regions().into_iter().collect();
+    let home = request
+        .topology
+        .vpcs
+        .get(&request.server.vpc)
+        .map(|v| v.region.clone())
+        .unwrap_or_else(|| regions[0].clone());
+    let ec2 = Ec2::connect(&request.aws, &regions, &home, request.deadline).await?;
+
+    let settings = MonitorSettings {
+        policy: request.api_error_policy,
+        repair: request.repair,
+    };
+    let context = Context {
+        topology: request.topology,
+        vips: request.vips,
+        server: request.server,
+        strict: request.strict,
+        ec2,
+        deadline: request.deadline,
+    };
+    Ok((context, settings))
+}
+
+fn vip_strings(context: &Context) -> Vec<String> {
+    context.vips.iter().map(ToString::to_string).collect()
+}
+
+/// Warnings for VPCs that hold no VIP route and for multi-hop peering
+/// paths, whose forwarding the user must verify in the account.
+fn plan_warnings(context: &Context, desired: &[plan::DesiredRoute], diff: &Diff) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (vpc, destination) in &diff.vpcs_without_route {
+        warnings.push(msg::vpc_without_route(vpc, destination));
+    }
+    for route in desired.iter().filter(|r| r.hops > 1) {
+        if let Tables::Tgw { gateway, .. } = &route.tables {
+            warnings.push(msg::multi_hop(gateway, route.hops, &context.server.name));
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+    for warning in &warnings {
+        warn!("{warning}");
+    }
+    warnings
+}
+
+/// Points every managed route at the context's server.
+pub async fn start(context: &Context, started: Instant) -> StartReport {
+    let desired = engine::desired(context);
+    let observation = engine::observe(&context.ec2, &desired).await;
+    let diff = plan::diff(&desired, &observation);
+    let warnings = plan_warnings(context, &desired, &diff);
+
+    let routes = engine::apply(&context.ec2, &diff).await;
+    let status = engine::start_status(&routes);
+    StartReport {
+        server: context.server.name.clone(),
+        vips: vip_strings(context),
+        routes,
+        warnings,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        exit_code: status.code(),
+    }
+}
+
+fn drift_of(diff: &Diff) -> Vec<Drift> {
+    diff.changes
+        .iter()
+        .filter(|c| c.action != Action::Keep)
+        .map(|c| Drift {
+            region: c.region.clone(),
+            kind: c.kind,
+            owner: c.owner.clone(),
+            table: c.table.clone(),
+            destination: c.destination.clone(),
+            expected: c.desired.clone(),
+            actual: c.current.clone(),
+        })
+        .collect()
+}
+
+fn api_errors_of(diff: &Diff, observation: &plan::Observation) -> Vec<AwsError> {
+    let mut errors: Vec<AwsError> = observation.failed.values().cloned().collect();
+    errors.dedup();
+    if errors.is_empty() && !diff.unobserved.is_empty() {
+        warn!("routes were not read but no read error was recorded");
+    }
+    errors
+}
+
+/// Checks every managed route; drift fails, API errors follow the policy.
+pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorReport {
+    let desired = engine::desired(context);
+    let observation = engine::observe(&context.ec2, &desired).await;
+    let diff = plan::diff(&desired, &observation);
+    let warnings = plan_warnings(context, &desired, &diff);
+    let mut drift = drift_of(&diff);
+    let mut api_errors = api_errors_of(&diff, &observation);
+    let checked = diff.changes.len();
+
+    let mut repaired = Vec::new();
+    if !drift.is_empty() && settings.repair {
+        warn!(tables = drift.len(), "drift found; repairing");
+        repaired = engine::apply(&context.ec2, &diff).await;
+        let observation = engine::observe(&context.ec2, &desired).await;
+        let after = plan::diff(&desired, &observation);
+        drift = drift_of(&after);
+        api_errors = api_errors_of(&after, &observation);
+    }
+
+    let status = if !drift.is_empty() {
+        ExitStatus::Failed
+    } else if !api_errors.is_empty() && settings.policy == ApiErrorPolicy::Fail {
+        ExitStatus::AwsUnavailable
+    } else {
+        ExitStatus::Success
+    };
+    MonitorReport {
+        server: context.server.name.clone(),
+        vips: vip_strings(context),
+        checked,
+        drift,
+        api_errors,
+        repaired,
+        policy: settings.policy,
+        warnings,
+        exit_code: status.code(),
+    }
+}
+
+/// Shows every managed table and which server its route serves.
+pub async fn status(context: &Context) -> StatusReport {
+    let plans: Vec<(&Server, Vec<plan::DesiredRoute>)> = context
+        .topology
+        .servers
+        .iter()
+        .map(|server| {
+            let routes = plan::desired_routes(
+                &context.topology,
+                server,
+                &context.vips,
+                false,
+                server.eni.as_deref(),
+            );
+            (server, routes)
+        })
+        .collect();
+    let all: Vec<plan::DesiredRoute> = plans.iter().flat_map(|(_, r)| r.clone()).collect();
+    let observation = engine::observe(&context.ec2, &all).await;
+
+    let diffs: Vec<(&Server, Diff)> = plans
+        .iter()
+        .map(|(server, routes)| (*server, plan::diff(routes, &observation)))
+        .collect();
+    let rows = status_rows(&diffs);
+    let api_errors: Vec<AwsError> = observation.failed.values().cloned().collect();
+    let verdict = verdict_of(&diffs, &rows, !api_errors.is_empty());
+    let exit = if api_errors.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::AwsUnavailable
+    };
+    StatusReport {
+        vips: vip_strings(context),
+        rows,
+        verdict,
+        api_errors,
+        exit_code: exit.code(),
+    }
+}
+
+fn status_rows(diffs: &[(&Server, Diff)]) -> Vec<StatusRow> {
+    let mut rows: Vec<StatusRow> = Vec::new();
+    for (server, diff) in diffs {
+        for change in &diff.changes {
+            let index = rows.iter().position(|r| {
+                r.table == change.table && r.destination == change.destination
+            });
+            let index = index.unwrap_or_else(|| {
+                rows.push(StatusRow {
+                    region: change.region.clone(),
+                    kind: change.kind,
+                    owner: change.owner.clone(),
+                    table: change.table.clone(),
+                    destination: change.destination.clone(),
+                    target: change.current.as_ref().map(|r| r.target.clone()),
+                    state: change.current.as_ref().map(|r| r.state.as_str().to_string()),
+                    servers: Vec::new(),
+                });
+                rows.len() - 1
+            });
+            if change.action == Action::Keep {
+                rows[index].servers.push(server.name.clone());
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        (&a.region, a.kind, &a.owner, &a.table).cmp(&(&b.region, b.kind, &b.owner, &b.table))
+    });
+    rows
+}
+
+fn verdict_of(diffs: &[(&Server, Diff)], rows: &[StatusRow], api_failed: bool) -> Verdict {
+    if api_failed {
+        return Verdict::Unknown;
+    }
+    if rows.iter().all(|r| r.target.is_none()) {
+        return Verdict::Unrouted;
+    }
+    let complete: Vec<&str> = diffs
+        .iter()
+        .filter(|(_, diff)| diff.pending().next().is_none() && diff.unobserved.is_empty())
+        .map(|(server, _)| server.name.as_str())
+        .collect();
+    match complete.as_slice() {
+        [one] => Verdict::RoutedTo(one.to_string()),
+        _ => Verdict::Inconsistent,
+    }
+}
+
+/// Lists the changes a start would make, reading only.
+pub async fn plan(context: &Context) -> PlanReport {
+    let desired = engine::desired(context);
+    let observation = engine::observe(&context.ec2, &desired).await;
+    let diff = plan::diff(&desired, &observation);
+    let warnings = plan_warnings(context, &desired, &diff);
+    let api_errors: Vec<String> = diff.unobserved.iter().map(|u| u.reason.clone()).collect();
+    let exit = if api_errors.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::AwsUnavailable
+    };
+    PlanReport {
+        server: context.server.name.clone(),
+        vips: vip_strings(context),
+        changes: diff.changes,
+        api_errors,
+        warnings,
+        exit_code: exit.code(),
+    }
+}

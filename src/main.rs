@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(tgw_vip::app::main());
+}

@@ -1,0 +1,149 @@
+//! Every sentence a user reads, in English and Japanese.
+//!
+//! The texts live in `locales/messages.yml` and are compiled in by
+//! rust-i18n. This module picks the language once at start-up and gives each
+//! message a typed function, so a caller cannot forget an argument.
+
+use std::path::Path;
+
+use rust_i18n::t;
+
+/// Picks the message language: `--lang`, then LC_ALL, LC_MESSAGES and LANG
+/// as POSIX orders them, then the system locale on Windows. Anything that
+/// starts with `ja` selects Japanese; the rest gets English.
+pub fn init(lang: Option<&str>) {
+    let chosen = lang
+        .map(str::to_string)
+        .or_else(locale_from_env)
+        .or_else(system_locale)
+        .unwrap_or_default();
+    let code = if chosen.to_ascii_lowercase().starts_with("ja") {
+        "ja"
+    } else {
+        "en"
+    };
+    rust_i18n::set_locale(code);
+}
+
+/// The active message language, `en` or `ja`.
+pub fn current() -> String {
+    rust_i18n::locale().to_string()
+}
+
+fn locale_from_env() -> Option<String> {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.is_empty())
+}
+
+#[cfg(windows)]
+fn system_locale() -> Option<String> {
+    sys_locale::get_locale()
+}
+
+#[cfg(not(windows))]
+fn system_locale() -> Option<String> {
+    None
+}
+
+macro_rules! message {
+    ($name:ident, $key:literal) => {
+        pub fn $name() -> String {
+            t!($key).into_owned()
+        }
+    };
+    ($name:ident, $key:literal, $($arg:ident: $ty:ty),+) => {
+        pub fn $name($($arg: $ty),+) -> String {
+            t!($key, $($arg = $arg.to_string()),+).into_owned()
+        }
+    };
+}
+
+pub fn config_unreadable(path: &Path, err: &std::io::Error) -> String {
+    t!(
+        "config.unreadable",
+        path = path.display().to_string(),
+        error = err.to_string()
+    )
+    .into_owned()
+}
+
+pub fn server_unknown(name: &str, path: &Path) -> String {
+    t!("server.unknown", name = name, path = path.display().to_string()).into_owned()
+}
+
+pub fn host_not_in_servers(host: &str, path: &Path) -> String {
+    t!("server.host_not_found", host = host, path = path.display().to_string()).into_owned()
+}
+
+pub fn hint_servers(names: &[String]) -> String {
+    t!("server.hint_names", names = names.join(", ")).into_owned()
+}
+
+pub fn hint_known_keys(closest: Option<&str>, allowed: &[&str]) -> String {
+    match closest {
+        Some(key) => t!("config.hint_did_you_mean", key = key, keys = allowed.join(", ")).into_owned(),
+        None => t!("config.hint_known_keys", keys = allowed.join(", ")).into_owned(),
+    }
+}
+
+message!(config_too_large, "config.too_large", size: usize, max: usize);
+message!(config_not_utf8, "config.not_utf8", line: usize);
+message!(hint_save_utf8, "config.hint_utf8");
+message!(config_empty, "config.empty");
+message!(hint_config_minimum, "config.hint_minimum");
+message!(config_yaml_invalid, "config.yaml_invalid", detail: &str);
+message!(config_not_mapping, "config.not_mapping");
+message!(config_unknown_key, "config.unknown_key", key: &str);
+message!(server_vpc_unattached, "topology.server_vpc_unattached", server: &str, vpc: &str);
+message!(hint_attach_vpc, "topology.hint_attach_vpc", vpc: &str);
+message!(vpc_section_unattached, "topology.vpc_section_unattached", vpc: &str);
+message!(gateway_no_path, "topology.gateway_no_path", gateway: &str, server: &str, vpc: &str);
+message!(hint_add_peering, "topology.hint_add_peering", gateway: &str);
+message!(gateways_empty, "topology.gateways_empty");
+message!(gateway_type_unknown, "topology.gateway_type_unknown", kind: &str);
+message!(hint_gateway_type, "topology.hint_gateway_type");
+message!(gateway_no_route_table, "topology.gateway_no_route_table", gateway: &str);
+message!(hint_route_table, "topology.hint_route_table");
+message!(duplicate_id, "topology.duplicate_id", id: &str);
+message!(attachment_reused, "topology.attachment_reused", attachment: &str, first: &str, second: &str);
+message!(peering_to_self, "topology.peering_to_self", gateway: &str);
+message!(peer_unknown, "topology.peer_unknown", peer: &str);
+message!(hint_peer_unknown, "topology.hint_peer_unknown", peer: &str);
+message!(servers_empty, "topology.servers_empty");
+message!(server_name_empty, "topology.server_name_empty");
+message!(server_duplicate, "topology.server_duplicate", name: &str, other: &str);
+message!(cidr_invalid, "topology.cidr_invalid", cidr: &str);
+message!(vpc_gateway_not_attaching, "topology.vpc_gateway_not_attaching", vpc: &str, gateway: &str);
+message!(vpc_in_two_regions, "topology.vpc_in_two_regions", vpc: &str);
+message!(vpc_two_gateways, "topology.vpc_two_gateways", vpc: &str, gateways: &str);
+message!(hint_vpc_gateway, "topology.hint_vpc_gateway", vpc: &str, gateway: &str);
+message!(id_malformed, "topology.id_malformed", id: &str, prefix: &str);
+message!(hint_id_shape, "topology.hint_id_shape", prefix: &str);
+message!(region_malformed, "topology.region_malformed", region: &str);
+message!(hint_region, "topology.hint_region");
+message!(deadline_passed, "aws.deadline_passed");
+message!(timeout_invalid, "cli.timeout_invalid", seconds: f64);
+message!(vip_missing, "cli.vip_missing");
+message!(vip_invalid, "cli.vip_invalid", vip: &str);
+message!(hint_vip, "cli.hint_vip");
+message!(vip_inside_vpc, "cli.vip_inside_vpc", vip: &str, vpc: &str, cidr: &str);
+message!(hint_vip_outside, "cli.hint_vip_outside");
+message!(host_ambiguous, "server.host_ambiguous", host: &str, names: &str);
+message!(hint_server_flag, "server.hint_flag");
+message!(policy_invalid, "config.policy_invalid", value: &str);
+message!(hint_policy, "config.hint_policy");
+message!(vpc_without_route, "plan.vpc_without_route", vpc: &str, destination: &str);
+message!(multi_hop, "plan.multi_hop", gateway: &str, hops: usize, server: &str);
+message!(error_prefix, "report.error");
+message!(hint_prefix, "report.hint");
+message!(warning_prefix, "report.warning");
+message!(location_line, "report.location_line", file: &str, line: usize, key: &str);
+message!(location_key, "report.location_key", file: &str, key: &str);
+message!(aws_failed, "aws.failed", operation: &str, resource: &str, region: &str, code: &str, message: &str);
+message!(hint_aws_unreachable, "aws.hint_unreachable");
+message!(hint_credentials, "aws.hint_credentials");
+message!(hint_unauthorized, "aws.hint_unauthorized");
+message!(deadline_command, "aws.deadline_command", seconds: f64);
+message!(internal_error, "report.internal_error", detail: &str);

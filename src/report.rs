@@ -1,0 +1,346 @@
+//! What the user reads on standard output: tables and one-line verdicts in
+//! the chosen language, or JSON for programs.
+
+use std::fmt::Write as _;
+
+use rust_i18n::t;
+
+use crate::commands::{
+    ApiErrorPolicy, MonitorReport, PlanReport, Report, StartReport, StatusReport, Verdict,
+};
+use crate::engine::{Outcome, RouteOutcome};
+use crate::plan::{Action, ObservedRoute, Target};
+
+/// Renders a report as text in the active language.
+pub fn render_text(report: &Report) -> String {
+    match report {
+        Report::Start(start) => render_start(start),
+        Report::Monitor(monitor) => render_monitor(monitor),
+        Report::Stop { server } => format!("{}\n", t!("stop.done", server = server)),
+        Report::Status(status) => render_status(status),
+        Report::Plan(plan) => render_plan(plan),
+    }
+}
+
+/// Renders a report as one JSON document.
+pub fn render_json(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report)
+        .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
+    text.push('\n');
+    text
+}
+
+/// Display width, counting East Asian wide characters as two columns.
+fn width(text: &str) -> usize {
+    text.chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
+}
+
+/// Formats rows as left-aligned columns separated by two spaces.
+fn table(headers: &[String], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
+    for row in rows {
+        for (index, cell) in row.iter().enumerate() {
+            widths[index] = widths[index].max(width(cell));
+        }
+    }
+
+    let mut out = String::new();
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (index, cell) in cells.iter().enumerate() {
+            text.push_str(cell);
+            if index + 1 < cells.len() {
+                let pad = widths[index] - width(cell) + 2;
+                text.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(headers);
+    for row in rows {
+        line(row);
+    }
+    out
+}
+
+fn header(key: &str) -> String {
+    t!(key).into_owned()
+}
+
+fn outcome_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Unchanged => t!("outcome.unchanged").into_owned(),
+        Outcome::Changed { old } => {
+            let old = old.as_ref().map(Target::id).unwrap_or("-");
+            t!("outcome.changed", old = old).into_owned()
+        }
+        Outcome::Created => t!("outcome.created").into_owned(),
+        Outcome::Failed { error } => t!("outcome.failed", code = error.code).into_owned(),
+        Outcome::NotRead { .. } => t!("outcome.not_read").into_owned(),
+    }
+}
+
+fn table_label(route: &RouteOutcome) -> String {
+    if route.table.is_empty() {
+        t!("report.all_tables").into_owned()
+    } else {
+        route.table.clone()
+    }
+}
+
+fn render_start(report: &StartReport) -> String {
+    let mut out = String::new();
+    let vips = report.vips.join(", ");
+    let _ = writeln!(out, "{}", t!("start.header", server = report.server, vips = vips));
+
+    let headers = [
+        header("col.region"),
+        header("col.owner"),
+        header("col.table"),
+        header("col.target"),
+        header("col.result"),
+    ];
+    let rows: Vec<Vec<String>> = report
+        .routes
+        .iter()
+        .map(|route| {
+            vec![
+                route.region.clone(),
+                route.owner.clone(),
+                table_label(route),
+                route.target.id().to_string(),
+                outcome_text(&route.outcome),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&headers, &rows));
+
+    for route in report.routes.iter().filter(|r| r.is_failure()) {
+        let detail = match &route.outcome {
+            Outcome::Failed { error } => format!("{}: {}", error.code, error.message),
+            Outcome::NotRead { reason } => reason.clone(),
+            _ => continue,
+        };
+        let key = if route.required {
+            "start.failed_required"
+        } else {
+            "start.failed_optional"
+        };
+        let _ = writeln!(out, "{}", t!(key, table = table_label(route), detail = detail));
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "{}: {warning}", t!("report.warning"));
+    }
+
+    let count = |f: fn(&Outcome) -> bool| report.routes.iter().filter(|r| f(&r.outcome)).count();
+    let changed = count(|o| matches!(o, Outcome::Changed { .. } | Outcome::Created));
+    let unchanged = count(|o| matches!(o, Outcome::Unchanged));
+    let failed = count(|o| matches!(o, Outcome::Failed { .. } | Outcome::NotRead { .. }));
+    let _ = writeln!(
+        out,
+        "{}",
+        t!(
+            "start.summary",
+            total = report.routes.len(),
+            changed = changed,
+            unchanged = unchanged,
+            failed = failed,
+            ms = report.elapsed_ms
+        )
+    );
+    out
+}
+
+fn actual_text(actual: &Option<ObservedRoute>) -> (String, String) {
+    match actual {
+        Some(route) => (route.target.id().to_string(), route.state.as_str().to_string()),
+        None => (t!("monitor.missing").into_owned(), "-".to_string()),
+    }
+}
+
+fn render_monitor(report: &MonitorReport) -> String {
+    let mut out = String::new();
+    for warning in &report.warnings {
+        let _ = writeln!(out, "{}: {warning}", t!("report.warning"));
+    }
+    if !report.repaired.is_empty() {
+        let changed = report
+            .repaired
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Changed { .. } | Outcome::Created))
+            .count();
+        let _ = writeln!(out, "{}", t!("monitor.repaired", count = changed));
+    }
+
+    if report.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            t!("monitor.healthy", count = report.checked, server = report.server)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{}",
+            t!(
+                "monitor.drift",
+                count = report.drift.len(),
+                total = report.checked,
+                server = report.server
+            )
+        );
+        let headers = [
+            header("col.region"),
+            header("col.owner"),
+            header("col.table"),
+            header("col.expected"),
+            header("col.actual"),
+            header("col.state"),
+        ];
+        let rows: Vec<Vec<String>> = report
+            .drift
+            .iter()
+            .map(|d| {
+                let (actual, state) = actual_text(&d.actual);
+                vec![
+                    d.region.clone(),
+                    d.owner.clone(),
+                    d.table.clone(),
+                    d.expected.id().to_string(),
+                    actual,
+                    state,
+                ]
+            })
+            .collect();
+        out.push_str(&table(&headers, &rows));
+    }
+
+    if !report.api_errors.is_empty() && report.policy != ApiErrorPolicy::Ignore {
+        let key = if report.policy == ApiErrorPolicy::Fail {
+            "monitor.api_errors_fail"
+        } else {
+            "monitor.api_errors_warn"
+        };
+        let _ = writeln!(out, "{}", t!(key, count = report.api_errors.len()));
+        for error in &report.api_errors {
+            let _ = writeln!(out, "  {error}");
+        }
+    }
+    out
+}
+
+fn render_status(report: &StatusReport) -> String {
+    let mut out = String::new();
+    let headers = [
+        header("col.region"),
+        header("col.owner"),
+        header("col.table"),
+        header("col.target"),
+        header("col.state"),
+        header("col.servers"),
+    ];
+    let rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|row| {
+            let target = row
+                .target
+                .as_ref()
+                .map(|t| t.id().to_string())
+                .unwrap_or_else(|| t!("monitor.missing").into_owned());
+            vec![
+                row.region.clone(),
+                row.owner.clone(),
+                row.table.clone(),
+                target,
+                row.state.clone().unwrap_or_else(|| "-".to_string()),
+                if row.servers.is_empty() {
+                    "-".to_string()
+                } else {
+                    row.servers.join(", ")
+                },
+            ]
+        })
+        .collect();
+    out.push_str(&table(&headers, &rows));
+
+    for error in &report.api_errors {
+        let _ = writeln!(out, "{}: {error}", t!("report.warning"));
+    }
+    let vips = report.vips.join(", ");
+    let verdict = match &report.verdict {
+        Verdict::RoutedTo(server) => t!("status.routed", vips = vips, server = server),
+        Verdict::Inconsistent => t!("status.inconsistent", vips = vips),
+        Verdict::Unrouted => t!("status.unrouted", vips = vips),
+        Verdict::Unknown => t!("status.unknown", vips = vips),
+    };
+    let _ = writeln!(out, "{verdict}");
+    out
+}
+
+fn render_plan(report: &PlanReport) -> String {
+    let mut out = String::new();
+    let vips = report.vips.join(", ");
+    let _ = writeln!(out, "{}", t!("plan.header", server = report.server, vips = vips));
+    let headers = [
+        header("col.region"),
+        header("col.owner"),
+        header("col.table"),
+        header("col.action"),
+        header("col.actual"),
+        header("col.target"),
+    ];
+    let rows: Vec<Vec<String>> = report
+        .changes
+        .iter()
+        .map(|change| {
+            let action = match change.action {
+                Action::Keep => t!("action.keep"),
+                Action::Replace => t!("action.replace"),
+                Action::Create => t!("action.create"),
+            };
+            let (actual, _) = actual_text(&change.current);
+            vec![
+                change.region.clone(),
+                change.owner.clone(),
+                change.table.clone(),
+                action.into_owned(),
+                actual,
+                change.desired.id().to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&headers, &rows));
+    for warning in &report.warnings {
+        let _ = writeln!(out, "{}: {warning}", t!("report.warning"));
+    }
+    for error in &report.api_errors {
+        let _ = writeln!(out, "{}: {error}", t!("report.warning"));
+    }
+    let pending = report
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Keep)
+        .count();
+    let _ = writeln!(out, "{}", t!("plan.summary", count = pending));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_wide_characters() {
+        let text = table(
+            &["リージョン".to_string(), "x".to_string()],
+            &[vec!["ap-northeast-1".to_string(), "y".to_string()]],
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        let column = |line: &str| width(&line[..line.rfind(' ').unwrap() + 1]);
+        assert_eq!(column(lines[0]), column(lines[1]));
+    }
+}
