@@ -1,0 +1,4 @@
+//! Integration tests: the tgw-vip binary against the EC2 emulator.
+
+mod engine;
+mod support;
