@@ -60,7 +60,10 @@ impl ErrorKind {
     fn is_retryable(self) -> bool {
         matches!(
             self,
-            ErrorKind::Throttled | ErrorKind::ServerError | ErrorKind::Timeout | ErrorKind::Connection
+            ErrorKind::Throttled
+                | ErrorKind::ServerError
+                | ErrorKind::Timeout
+                | ErrorKind::Connection
         )
     }
 
@@ -132,7 +135,11 @@ pub struct AwsSettings {
 impl AwsSettings {
     pub fn from_config(raw: &crate::config::RawAws) -> Self {
         let seconds = |value: Option<f64>, default: f64| {
-            Duration::from_secs_f64(value.filter(|v| v.is_finite() && *v > 0.0).unwrap_or(default))
+            Duration::from_secs_f64(
+                value
+                    .filter(|v| v.is_finite() && *v > 0.0)
+                    .unwrap_or(default),
+            )
         };
         AwsSettings {
             endpoint_url: raw.endpoint_url.clone(),
@@ -257,7 +264,10 @@ impl Ec2 {
                 .client(region)
                 .search_transit_gateway_routes()
                 .transit_gateway_route_table_id(table)
-                .filters(filter("route-search.exact-match", [destination.to_string()]))
+                .filters(filter(
+                    "route-search.exact-match",
+                    [destination.to_string()],
+                ))
                 .send()
                 .await?;
             let mut observed = ObservedTable::default();
@@ -382,7 +392,9 @@ impl Ec2 {
     ) -> Result<T, AwsError>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
+        Fut: std::future::Future<
+            Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+        >,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let deadline_error = || AwsError {
@@ -526,7 +538,10 @@ async fn resolve_credentials(
         return Err(error("NoCredentialsProvider", String::new()));
     };
     match tokio::time::timeout_at(deadline, provider.provide_credentials()).await {
-        Err(_) => Err(error("DeadlineExceeded", crate::messages::deadline_passed())),
+        Err(_) => Err(error(
+            "DeadlineExceeded",
+            crate::messages::deadline_passed(),
+        )),
         Ok(Err(err)) => Err(error(
             "CredentialsNotLoaded",
             DisplayErrorContext(&err).to_string(),
@@ -603,12 +618,18 @@ where
 
 fn kind_of_code(code: &str, message: &str, status: u16) -> ErrorKind {
     match code {
-        "RequestLimitExceeded" | "Throttling" | "ThrottlingException" | "RequestThrottled"
+        "RequestLimitExceeded"
+        | "Throttling"
+        | "ThrottlingException"
+        | "RequestThrottled"
         | "TooManyRequestsException" => ErrorKind::Throttled,
-        "AuthFailure" | "UnrecognizedClientException" | "InvalidClientTokenId"
-        | "SignatureDoesNotMatch" | "ExpiredToken" | "RequestExpired" | "OptInRequired" => {
-            ErrorKind::Credentials
-        }
+        "AuthFailure"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "RequestExpired"
+        | "OptInRequired" => ErrorKind::Credentials,
         "UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException" => {
             ErrorKind::Unauthorized
         }

@@ -30,14 +30,26 @@ pub const DEFAULT_CONFIG: &str = "C:\\ProgramData\\tgw-vip\\tgw.conf";
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error("{0}")]
-    Config(#[from] ConfigError),
+    Config(Box<ConfigError>),
     #[error("{message}")]
     Usage {
         message: String,
         hint: Option<String>,
     },
     #[error("{0}")]
-    Aws(#[from] AwsError),
+    Aws(Box<AwsError>),
+}
+
+impl From<ConfigError> for CommandError {
+    fn from(err: ConfigError) -> Self {
+        CommandError::Config(Box::new(err))
+    }
+}
+
+impl From<AwsError> for CommandError {
+    fn from(err: AwsError) -> Self {
+        CommandError::Aws(Box::new(err))
+    }
 }
 
 impl CommandError {
@@ -63,7 +75,8 @@ pub struct Request {
     pub config: LoadedConfig,
     pub topology: Topology,
     pub vips: Vec<Vip>,
-    pub server: Server,
+    /// The local server; `status` works without one.
+    pub server: Result<Server, CommandError>,
     pub strict: bool,
     pub api_error_policy: ApiErrorPolicy,
     pub repair: bool,
@@ -187,7 +200,10 @@ pub fn prepare(cli: &Cli, started: Instant) -> Result<Request, CommandError> {
     let config = config::load(&path)?;
     let topology = Topology::build(&config)?;
     let vips = resolve_vips(cli, &config, &topology)?;
-    let server = resolve_server(cli, &config, &topology)?;
+    let server = resolve_server(cli, &config, &topology);
+    if cli.command != Command::Status {
+        server.as_ref().map_err(clone_usage)?;
+    }
     let api_error_policy = api_error_policy(&config)?;
 
     Ok(Request {
@@ -201,6 +217,19 @@ pub fn prepare(cli: &Cli, started: Instant) -> Result<Request, CommandError> {
         api_error_policy,
         deadline: started + timeout,
     })
+}
+
+fn clone_usage(err: &CommandError) -> CommandError {
+    match err {
+        CommandError::Usage { message, hint } => CommandError::Usage {
+            message: message.clone(),
+            hint: hint.clone(),
+        },
+        other => CommandError::Usage {
+            message: other.to_string(),
+            hint: None,
+        },
+    }
 }
 
 fn timeout_from(seconds: f64) -> Result<Duration, CommandError> {
@@ -257,7 +286,7 @@ fn invalid_vip(config: &LoadedConfig, from_cli: bool, index: usize, text: &str) 
         };
     }
     let index = index.to_string();
-    CommandError::Config(config.error(
+    CommandError::from(config.error(
         &["vips", &index],
         msg::vip_invalid(text),
         Some(msg::hint_vip()),
@@ -314,9 +343,8 @@ fn api_error_policy(config: &LoadedConfig) -> Result<ApiErrorPolicy, ConfigError
 pub async fn run(cli: &Cli, started: Instant) -> Result<Report, CommandError> {
     let request = prepare(cli, started)?;
     if cli.command == Command::Stop {
-        return Ok(Report::Stop {
-            server: request.server.name.clone(),
-        });
+        let server = request.server.map(|s| s.name).unwrap_or_default();
+        return Ok(Report::Stop { server });
     }
 
     let context = connect(request).await?;
@@ -338,10 +366,15 @@ pub struct MonitorSettings {
 
 async fn connect(request: Request) -> Result<(Context, MonitorSettings), CommandError> {
     let regions: Vec<String> = request.topology.regions().into_iter().collect();
+    // Status without a local server acts as the first server, only to
+    // pick a home region; it compares every server anyway.
+    let server = request
+        .server
+        .unwrap_or_else(|_| request.topology.servers[0].clone());
     let home = request
         .topology
         .vpcs
-        .get(&request.server.vpc)
+        .get(&server.vpc)
         .map(|v| v.region.clone())
         .unwrap_or_else(|| regions[0].clone());
     let ec2 = Ec2::connect(&request.aws, &regions, &home, request.deadline).await?;
@@ -353,7 +386,7 @@ async fn connect(request: Request) -> Result<(Context, MonitorSettings), Command
     let context = Context {
         topology: request.topology,
         vips: request.vips,
-        server: request.server,
+        server,
         strict: request.strict,
         ec2,
         deadline: request.deadline,
@@ -404,8 +437,11 @@ pub async fn start(context: &Context, started: Instant) -> StartReport {
     }
 }
 
-fn drift_of(diff: &Diff) -> Vec<Drift> {
-    diff.changes
+/// Routes that differ from the plan. A VPC where no table holds the VIP
+/// route at all counts too, because nothing there reaches the VIP.
+fn drift_of(desired: &[plan::DesiredRoute], diff: &Diff) -> Vec<Drift> {
+    let mut drift: Vec<Drift> = diff
+        .changes
         .iter()
         .filter(|c| c.action != Action::Keep)
         .map(|c| Drift {
@@ -417,7 +453,25 @@ fn drift_of(diff: &Diff) -> Vec<Drift> {
             expected: c.desired.clone(),
             actual: c.current.clone(),
         })
-        .collect()
+        .collect();
+    for (vpc, destination) in &diff.vpcs_without_route {
+        let route = desired.iter().find(|r| {
+            r.destination == *destination
+                && matches!(&r.tables, Tables::Vpc { vpc: v, .. } if v == vpc)
+        });
+        if let Some(route) = route {
+            drift.push(Drift {
+                region: route.region.clone(),
+                kind: plan::TableKind::Vpc,
+                owner: vpc.clone(),
+                table: String::new(),
+                destination: destination.clone(),
+                expected: route.target.clone(),
+                actual: None,
+            });
+        }
+    }
+    drift
 }
 
 fn api_errors_of(diff: &Diff, observation: &plan::Observation) -> Vec<AwsError> {
@@ -435,7 +489,7 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
     let observation = engine::observe(&context.ec2, &desired).await;
     let diff = plan::diff(&desired, &observation);
     let warnings = plan_warnings(context, &desired, &diff);
-    let mut drift = drift_of(&diff);
+    let mut drift = drift_of(&desired, &diff);
     let mut api_errors = api_errors_of(&diff, &observation);
     let checked = diff.changes.len();
 
@@ -445,7 +499,7 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
         repaired = engine::apply(&context.ec2, &diff).await;
         let observation = engine::observe(&context.ec2, &desired).await;
         let after = plan::diff(&desired, &observation);
-        drift = drift_of(&after);
+        drift = drift_of(&desired, &after);
         api_errors = api_errors_of(&after, &observation);
     }
 
@@ -514,9 +568,9 @@ fn status_rows(diffs: &[(&Server, Diff)]) -> Vec<StatusRow> {
     let mut rows: Vec<StatusRow> = Vec::new();
     for (server, diff) in diffs {
         for change in &diff.changes {
-            let index = rows.iter().position(|r| {
-                r.table == change.table && r.destination == change.destination
-            });
+            let index = rows
+                .iter()
+                .position(|r| r.table == change.table && r.destination == change.destination);
             let index = index.unwrap_or_else(|| {
                 rows.push(StatusRow {
                     region: change.region.clone(),
@@ -525,7 +579,10 @@ fn status_rows(diffs: &[(&Server, Diff)]) -> Vec<StatusRow> {
                     table: change.table.clone(),
                     destination: change.destination.clone(),
                     target: change.current.as_ref().map(|r| r.target.clone()),
-                    state: change.current.as_ref().map(|r| r.state.as_str().to_string()),
+                    state: change
+                        .current
+                        .as_ref()
+                        .map(|r| r.state.as_str().to_string()),
                     servers: Vec::new(),
                 });
                 rows.len() - 1

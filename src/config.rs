@@ -333,7 +333,12 @@ pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();
     candidates
         .iter()
-        .map(|candidate| (edit_distance(&lower, &candidate.to_ascii_lowercase()), *candidate))
+        .map(|candidate| {
+            (
+                edit_distance(&lower, &candidate.to_ascii_lowercase()),
+                *candidate,
+            )
+        })
         .filter(|(distance, candidate)| *distance <= candidate.len().max(3) / 3 + 1)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
@@ -476,7 +481,10 @@ gateways:
 
     #[test]
     fn unknown_key_names_path_line_and_hint() {
-        let text = ORIGINAL.replace("        routeTable: tgw-rtb-b", "        routTable: tgw-rtb-b");
+        let text = ORIGINAL.replace(
+            "        routeTable: tgw-rtb-b",
+            "        routTable: tgw-rtb-b",
+        );
         let err = parse_str(&text).unwrap_err();
         assert_eq!(err.key, "gateways.tgw-bbbbbbbbbbbbbbbbb.routTable");
         assert_eq!(err.line, Some(21));
@@ -533,7 +541,10 @@ gateways:
 
     #[test]
     fn closest_suggests_typo_only() {
-        assert_eq!(closest("routTable", &["routeTable", "region"]), Some("routeTable"));
+        assert_eq!(
+            closest("routTable", &["routeTable", "region"]),
+            Some("routeTable")
+        );
         assert_eq!(closest("zzzzzz", &["routeTable", "region"]), None);
     }
 }

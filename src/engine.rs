@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 
 use crate::aws::{AwsError, Ec2, ErrorKind, Write};
 use crate::plan::{
-    self, Action, DesiredRoute, Diff, ObservedTable, Observation, RouteChange, TableKind, Tables,
+    self, Action, DesiredRoute, Diff, Observation, ObservedTable, RouteChange, TableKind, Tables,
     Target,
 };
 use crate::topology::{Server, Topology};
@@ -37,11 +37,17 @@ pub struct Context {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {
     Unchanged,
-    Changed { old: Option<Target> },
+    Changed {
+        old: Option<Target>,
+    },
     Created,
-    Failed { error: AwsError },
+    Failed {
+        error: AwsError,
+    },
     /// Not read, so not compared or written.
-    NotRead { reason: String },
+    NotRead {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,7 +66,10 @@ pub struct RouteOutcome {
 
 impl RouteOutcome {
     pub fn is_failure(&self) -> bool {
-        matches!(self.outcome, Outcome::Failed { .. } | Outcome::NotRead { .. })
+        matches!(
+            self.outcome,
+            Outcome::Failed { .. } | Outcome::NotRead { .. }
+        )
     }
 
     fn error_kind(&self) -> Option<ErrorKind> {
@@ -104,7 +113,11 @@ pub async fn observe(ec2: &Ec2, routes: &[DesiredRoute]) -> Observation {
                 entry.1 |= !listed.is_empty();
             }
             Tables::Tgw { table, .. } => {
-                tgw_tables.insert((route.region.clone(), table.clone(), route.destination.clone()));
+                tgw_tables.insert((
+                    route.region.clone(),
+                    table.clone(),
+                    route.destination.clone(),
+                ));
             }
         }
     }
@@ -117,10 +130,12 @@ pub async fn observe(ec2: &Ec2, routes: &[DesiredRoute]) -> Observation {
             (region.clone(), vpcs, result)
         }
     });
-    let tgw_reads = tgw_tables.iter().map(|(region, table, destination)| async move {
-        let result = ec2.tgw_table(region, table, destination).await;
-        (table.clone(), result)
-    });
+    let tgw_reads = tgw_tables
+        .iter()
+        .map(|(region, table, destination)| async move {
+            let result = ec2.tgw_table(region, table, destination).await;
+            (table.clone(), result)
+        });
     let (vpc_results, tgw_results) = futures::join!(join_all(vpc_reads), join_all(tgw_reads));
 
     let mut observation = Observation::default();
@@ -198,6 +213,9 @@ pub async fn apply(ec2: &Ec2, diff: &Diff) -> Vec<RouteOutcome> {
             elapsed_ms: 0,
         });
     }
+    outcomes.sort_by(|a, b| {
+        (&a.region, a.kind, &a.owner, &a.table).cmp(&(&b.region, b.kind, &b.owner, &b.table))
+    });
     outcomes
 }
 

@@ -70,11 +70,21 @@ pub fn config_unreadable(path: &Path, err: &std::io::Error) -> String {
 }
 
 pub fn server_unknown(name: &str, path: &Path) -> String {
-    t!("server.unknown", name = name, path = path.display().to_string()).into_owned()
+    t!(
+        "server.unknown",
+        name = name,
+        path = path.display().to_string()
+    )
+    .into_owned()
 }
 
 pub fn host_not_in_servers(host: &str, path: &Path) -> String {
-    t!("server.host_not_found", host = host, path = path.display().to_string()).into_owned()
+    t!(
+        "server.host_not_found",
+        host = host,
+        path = path.display().to_string()
+    )
+    .into_owned()
 }
 
 pub fn hint_servers(names: &[String]) -> String {
@@ -83,7 +93,12 @@ pub fn hint_servers(names: &[String]) -> String {
 
 pub fn hint_known_keys(closest: Option<&str>, allowed: &[&str]) -> String {
     match closest {
-        Some(key) => t!("config.hint_did_you_mean", key = key, keys = allowed.join(", ")).into_owned(),
+        Some(key) => t!(
+            "config.hint_did_you_mean",
+            key = key,
+            keys = allowed.join(", ")
+        )
+        .into_owned(),
         None => t!("config.hint_known_keys", keys = allowed.join(", ")).into_owned(),
     }
 }

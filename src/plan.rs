@@ -416,10 +416,16 @@ gateways:
     #[test]
     fn reference_server_a_active() {
         // The reference layout with a client VPC (vpc-99999999) on tgw-a.
-        let text = REFERENCE.replace("tgw-attach-cccccccccccccccccc", "tgw-attach-cccccccccccccccc");
+        let text = REFERENCE.replace(
+            "tgw-attach-cccccccccccccccccc",
+            "tgw-attach-cccccccccccccccc",
+        );
         let routes = plan_for(&text, "server-a.test.local");
         assert_eq!(routes.len(), 5);
-        assert_eq!(target_of(&routes, "vpc-1234abcd"), &Target::Eni("eni-aaaaaaaa".into()));
+        assert_eq!(
+            target_of(&routes, "vpc-1234abcd"),
+            &Target::Eni("eni-aaaaaaaa".into())
+        );
         assert_eq!(
             target_of(&routes, "tgw-aaaaaaaaaaaaaaaaa"),
             &Target::Attachment("tgw-attach-aaaaaaaaaaaaaaaaa".into())
@@ -440,9 +446,15 @@ gateways:
 
     #[test]
     fn reference_server_b_is_mirror() {
-        let text = REFERENCE.replace("tgw-attach-cccccccccccccccccc", "tgw-attach-cccccccccccccccc");
+        let text = REFERENCE.replace(
+            "tgw-attach-cccccccccccccccccc",
+            "tgw-attach-cccccccccccccccc",
+        );
         let routes = plan_for(&text, "server-b.test.local");
-        assert_eq!(target_of(&routes, "vpc-5678cdef"), &Target::Eni("eni-bbbbbbbb".into()));
+        assert_eq!(
+            target_of(&routes, "vpc-5678cdef"),
+            &Target::Eni("eni-bbbbbbbb".into())
+        );
         assert_eq!(
             target_of(&routes, "vpc-1234abcd"),
             &Target::TransitGateway("tgw-aaaaaaaaaaaaaaaaa".into())
@@ -464,21 +476,34 @@ gateways:
 
     #[test]
     fn required_only_in_active_region() {
-        let text = REFERENCE.replace("tgw-attach-cccccccccccccccccc", "tgw-attach-cccccccccccccccc");
+        let text = REFERENCE.replace(
+            "tgw-attach-cccccccccccccccccc",
+            "tgw-attach-cccccccccccccccc",
+        );
         let routes = plan_for(&text, "server-a.test.local");
         for route in &routes {
-            assert_eq!(route.required, route.region == "ap-northeast-1", "{route:?}");
+            assert_eq!(
+                route.required,
+                route.region == "ap-northeast-1",
+                "{route:?}"
+            );
         }
     }
 
     #[test]
     fn active_vpc_skipped_without_eni() {
         let text = REFERENCE
-            .replace("tgw-attach-cccccccccccccccccc", "tgw-attach-cccccccccccccccc")
+            .replace(
+                "tgw-attach-cccccccccccccccccc",
+                "tgw-attach-cccccccccccccccc",
+            )
             .replace(", eni: eni-aaaaaaaa", "");
         let routes = plan_for(&text, "server-a.test.local");
         assert!(routes.iter().all(|r| r.tables
-            != Tables::Vpc { vpc: "vpc-1234abcd".into(), listed: vec![] }));
+            != Tables::Vpc {
+                vpc: "vpc-1234abcd".into(),
+                listed: vec![]
+            }));
         assert_eq!(routes.len(), 4);
     }
 
@@ -564,7 +589,10 @@ gateways:
         );
         observed.tgw_tables.insert(
             "tgw-rtb-wrong".into(),
-            with_static(observed_route(Target::Attachment("tgw-attach-b".into()), "active")),
+            with_static(observed_route(
+                Target::Attachment("tgw-attach-b".into()),
+                "active",
+            )),
         );
         observed.tgw_tables.insert(
             "tgw-rtb-blackhole".into(),
@@ -585,7 +613,12 @@ gateways:
         let actions: Vec<Action> = result.changes.iter().map(|c| c.action).collect();
         assert_eq!(
             actions,
-            vec![Action::Keep, Action::Replace, Action::Replace, Action::Create]
+            vec![
+                Action::Keep,
+                Action::Replace,
+                Action::Replace,
+                Action::Create
+            ]
         );
         assert!(result.changes[3].propagated.is_some());
     }
@@ -611,8 +644,14 @@ gateways:
         observed.vpc_tables.insert(
             "vpc-1".into(),
             vec![
-                ("rtb-wrong".into(), table("172.16.0.1/32", Target::Eni("eni-1".into()))),
-                ("rtb-other".into(), table("172.16.0.10/32", Target::Eni("eni-1".into()))),
+                (
+                    "rtb-wrong".into(),
+                    table("172.16.0.1/32", Target::Eni("eni-1".into())),
+                ),
+                (
+                    "rtb-other".into(),
+                    table("172.16.0.10/32", Target::Eni("eni-1".into())),
+                ),
                 ("rtb-listed".into(), ObservedTable::default()),
             ],
         );
@@ -625,13 +664,19 @@ gateways:
             .collect();
         assert_eq!(
             tables,
-            vec![("rtb-wrong", Action::Replace), ("rtb-listed", Action::Create)]
+            vec![
+                ("rtb-wrong", Action::Replace),
+                ("rtb-listed", Action::Create)
+            ]
         );
     }
 
     #[test]
     fn diff_reports_unread_region() {
-        let desired = vec![tgw_route("tgw-rtb-1", Target::Attachment("tgw-attach-a".into()))];
+        let desired = vec![tgw_route(
+            "tgw-rtb-1",
+            Target::Attachment("tgw-attach-a".into()),
+        )];
         let mut observed = Observation::default();
         observed.failed.insert(
             "ap-northeast-1".into(),

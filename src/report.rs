@@ -94,7 +94,11 @@ fn table_label(route: &RouteOutcome) -> String {
 fn render_start(report: &StartReport) -> String {
     let mut out = String::new();
     let vips = report.vips.join(", ");
-    let _ = writeln!(out, "{}", t!("start.header", server = report.server, vips = vips));
+    let _ = writeln!(
+        out,
+        "{}",
+        t!("start.header", server = report.server, vips = vips)
+    );
 
     let headers = [
         header("col.region"),
@@ -129,7 +133,11 @@ fn render_start(report: &StartReport) -> String {
         } else {
             "start.failed_optional"
         };
-        let _ = writeln!(out, "{}", t!(key, table = table_label(route), detail = detail));
+        let _ = writeln!(
+            out,
+            "{}",
+            t!(key, table = table_label(route), detail = detail)
+        );
     }
     for warning in &report.warnings {
         let _ = writeln!(out, "{}: {warning}", t!("report.warning"));
@@ -156,7 +164,10 @@ fn render_start(report: &StartReport) -> String {
 
 fn actual_text(actual: &Option<ObservedRoute>) -> (String, String) {
     match actual {
-        Some(route) => (route.target.id().to_string(), route.state.as_str().to_string()),
+        Some(route) => (
+            route.target.id().to_string(),
+            route.state.as_str().to_string(),
+        ),
         None => (t!("monitor.missing").into_owned(), "-".to_string()),
     }
 }
@@ -179,7 +190,11 @@ fn render_monitor(report: &MonitorReport) -> String {
         let _ = writeln!(
             out,
             "{}",
-            t!("monitor.healthy", count = report.checked, server = report.server)
+            t!(
+                "monitor.healthy",
+                count = report.checked,
+                server = report.server
+            )
         );
     } else {
         let _ = writeln!(
@@ -205,10 +220,15 @@ fn render_monitor(report: &MonitorReport) -> String {
             .iter()
             .map(|d| {
                 let (actual, state) = actual_text(&d.actual);
+                let table = if d.table.is_empty() {
+                    t!("report.all_tables").into_owned()
+                } else {
+                    d.table.clone()
+                };
                 vec![
                     d.region.clone(),
                     d.owner.clone(),
-                    d.table.clone(),
+                    table,
                     d.expected.id().to_string(),
                     actual,
                     state,
@@ -284,7 +304,11 @@ fn render_status(report: &StatusReport) -> String {
 fn render_plan(report: &PlanReport) -> String {
     let mut out = String::new();
     let vips = report.vips.join(", ");
-    let _ = writeln!(out, "{}", t!("plan.header", server = report.server, vips = vips));
+    let _ = writeln!(
+        out,
+        "{}",
+        t!("plan.header", server = report.server, vips = vips)
+    );
     let headers = [
         header("col.region"),
         header("col.owner"),

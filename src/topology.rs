@@ -304,7 +304,12 @@ fn build_vpcs(
         let gateway = choose_gateway(config, vpc_id, &gateway_list, settings.gateway.as_deref())?;
         for (index, table) in settings.route_tables.iter().enumerate() {
             let index = index.to_string();
-            check_id(config, &["vpcs", vpc_id, "routeTables", &index], table, "rtb-")?;
+            check_id(
+                config,
+                &["vpcs", vpc_id, "routeTables", &index],
+                table,
+                "rtb-",
+            )?;
         }
         for cidr in &settings.cidrs {
             if crate::vip::Vip::parse_network(cidr).is_none() {
@@ -379,11 +384,14 @@ fn check_id(
     // AWS ids are lowercase hex, but documentation placeholders such as
     // `tgw-attach-xxxxxxxxxxxxxxxxx` use other letters, so any lowercase
     // letter is accepted.
-    let lowercase = body.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let lowercase = body
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let well_formed = lowercase && (8..=17).contains(&body.len());
     // A TGW route table id also starts with `tgw-`, and an attachment id too,
     // so a gateway id must not be one of them.
-    let confused = prefix == "tgw-" && (id.starts_with("tgw-rtb-") || id.starts_with("tgw-attach-"));
+    let confused =
+        prefix == "tgw-" && (id.starts_with("tgw-rtb-") || id.starts_with("tgw-attach-"));
     if well_formed && !confused {
         return Ok(());
     }
@@ -397,8 +405,14 @@ fn check_id(
 fn check_region(config: &LoadedConfig, key: &[&str], region: &str) -> Result<(), ConfigError> {
     let parts: Vec<&str> = region.split('-').collect();
     let well_formed = parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
     if well_formed {
         return Ok(());
     }
@@ -527,7 +541,10 @@ gateways:
             ("vpc: vpc-11111111}", "vpc: vpc-XYZ}"),
             ("routeTable: tgw-rtb-11111111", "routeTable: rtb-11111111"),
             ("region: ap-northeast-1", "region: tokyo"),
-            ("type: tgw\n    region: us-east-1", "type: vgw\n    region: us-east-1"),
+            (
+                "type: tgw\n    region: us-east-1",
+                "type: vgw\n    region: us-east-1",
+            ),
         ];
         for (from, to) in cases {
             let text = MESH.replacen(from, to, 1);
@@ -538,12 +555,29 @@ gateways:
     #[test]
     fn host_match_order() {
         let servers = vec![
-            Server { name: "server-a.test.local".into(), vpc: "vpc-1".into(), eni: None },
-            Server { name: "server-b.test.local".into(), vpc: "vpc-2".into(), eni: None },
+            Server {
+                name: "server-a.test.local".into(),
+                vpc: "vpc-1".into(),
+                eni: None,
+            },
+            Server {
+                name: "server-b.test.local".into(),
+                vpc: "vpc-2".into(),
+                eni: None,
+            },
         ];
-        assert_eq!(match_host(&servers, "server-a.test.local").unwrap().vpc, "vpc-1");
-        assert_eq!(match_host(&servers, "SERVER-B.TEST.LOCAL").unwrap().vpc, "vpc-2");
+        assert_eq!(
+            match_host(&servers, "server-a.test.local").unwrap().vpc,
+            "vpc-1"
+        );
+        assert_eq!(
+            match_host(&servers, "SERVER-B.TEST.LOCAL").unwrap().vpc,
+            "vpc-2"
+        );
         assert_eq!(match_host(&servers, "SERVER-A").unwrap().vpc, "vpc-1");
-        assert_eq!(match_host(&servers, "server-c"), Err(HostMatchError::NotFound));
+        assert_eq!(
+            match_host(&servers, "server-c"),
+            Err(HostMatchError::NotFound)
+        );
     }
 }

@@ -81,14 +81,27 @@ mod tests {
 
     #[test]
     fn parse_accepts_host_forms() {
-        assert_eq!(Vip::parse("172.16.0.1").unwrap().destination(), "172.16.0.1/32");
-        assert_eq!(Vip::parse("172.16.0.1/32").unwrap().destination(), "172.16.0.1/32");
+        assert_eq!(
+            Vip::parse("172.16.0.1").unwrap().destination(),
+            "172.16.0.1/32"
+        );
+        assert_eq!(
+            Vip::parse("172.16.0.1/32").unwrap().destination(),
+            "172.16.0.1/32"
+        );
         assert_eq!(Vip::parse("fd00::1").unwrap().destination(), "fd00::1/128");
     }
 
     #[test]
     fn parse_rejects_networks_and_junk() {
-        for text in ["172.16.0.0/24", "172.16.0.256", "", "0.0.0.0", "vip", "fd00::1/64"] {
+        for text in [
+            "172.16.0.0/24",
+            "172.16.0.256",
+            "",
+            "0.0.0.0",
+            "vip",
+            "fd00::1/64",
+        ] {
             assert!(Vip::parse(text).is_none(), "accepted {text:?}");
         }
     }

@@ -37,10 +37,18 @@ fn assert_routed_to(emulator: &Emulator, layout: &Layout, active: &str) {
         (tgw_a.clone(), eni_b, peering, attach_b)
     };
     for table in tables_of(layout, A) {
-        assert_eq!(target_in(&rows, &table), vpc_a_target, "VPC-A table {table}");
+        assert_eq!(
+            target_in(&rows, &table),
+            vpc_a_target,
+            "VPC-A table {table}"
+        );
     }
     for table in tables_of(layout, B) {
-        assert_eq!(target_in(&rows, &table), vpc_b_target, "VPC-B table {table}");
+        assert_eq!(
+            target_in(&rows, &table),
+            vpc_b_target,
+            "VPC-B table {table}"
+        );
     }
     assert_eq!(target_in(&rows, &rtb_a), tgw_a_target, "tgw-A route table");
     assert_eq!(target_in(&rows, &rtb_b), tgw_b_target, "tgw-B route table");
@@ -287,7 +295,10 @@ fn client_vpc_follows_the_vip() {
     start(&emulator, &layout, A);
     let rows = routes(&emulator, &layout);
     assert_eq!(target_in(&rows, &client_table), tgw_a);
-    assert_eq!(target_in(&rows, &rtb_a), str_of(&layout.server(A)["attachment"]));
+    assert_eq!(
+        target_in(&rows, &rtb_a),
+        str_of(&layout.server(A)["attachment"])
+    );
 }
 
 #[test]

@@ -78,7 +78,10 @@ impl Emulator {
 
     /// Builds a layout with tests/emulator/topology.py and returns its files.
     pub fn build(&self, layout: &str, extra: &[&str]) -> Layout {
-        let out = self.dir.path().join(format!("layout-{}", fastrand_suffix()));
+        let out = self
+            .dir
+            .path()
+            .join(format!("layout-{}", fastrand_suffix()));
         let output = Command::new(python())
             .arg(root().join("tests/emulator/topology.py"))
             .args(["--endpoint", &self.url(), "--layout", layout, "--out"])
@@ -195,7 +198,10 @@ pub fn test_env() -> Vec<(&'static str, String)> {
         ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
         ("AWS_CONFIG_FILE", "/nonexistent/aws-config".to_string()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials".to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials".to_string(),
+        ),
         ("LANG", "C".to_string()),
     ]
 }
@@ -219,7 +225,11 @@ impl Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -247,8 +257,6 @@ pub fn tgw_vip_env(emulator: &Emulator, conf: &Path, args: &[&str], env: &[(&str
 /// One VIP route as read back by tests/emulator/show_routes.py.
 #[derive(Debug, Clone)]
 pub struct RouteRow {
-    pub kind: String,
-    pub region: String,
     pub table: String,
     pub target: String,
     pub state: String,
@@ -270,8 +278,6 @@ pub fn routes(emulator: &Emulator, layout: &Layout) -> Vec<RouteRow> {
     let rows: Vec<Value> = serde_json::from_slice(&output.stdout).expect("show_routes JSON");
     rows.iter()
         .map(|row| RouteRow {
-            kind: row["kind"].as_str().unwrap_or_default().to_string(),
-            region: row["region"].as_str().unwrap_or_default().to_string(),
             table: row["table"].as_str().unwrap_or_default().to_string(),
             target: row["target"].as_str().unwrap_or_default().to_string(),
             state: row["state"].as_str().unwrap_or_default().to_string(),
