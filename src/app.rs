@@ -108,6 +108,11 @@ fn report_error(err: &CommandError) {
                 ErrorKind::Unauthorized => msg::hint_unauthorized(),
                 _ => msg::hint_aws_unreachable(),
             };
+            if error.operation == crate::aws::RESOLVE_CREDENTIALS {
+                let text = msg::credentials_missing(&error.resource, &error.message);
+                print_error(&text, Some(&hint));
+                return;
+            }
             let text = msg::aws_failed(
                 &error.operation,
                 &error.resource,
@@ -147,6 +152,7 @@ fn init_logging(verbose: u8) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

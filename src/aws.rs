@@ -180,7 +180,12 @@ impl Ec2 {
         deadline: Instant,
     ) -> Result<Self, AwsError> {
         let sdk = load_sdk_config(settings, home_region).await;
-        resolve_credentials(&sdk, home_region, deadline).await?;
+        let profile = settings
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok())
+            .unwrap_or_else(|| "default".to_string());
+        resolve_credentials(&sdk, &profile, home_region, deadline).await?;
 
         let mut clients = BTreeMap::new();
         for region in regions {
@@ -519,17 +524,22 @@ async fn load_sdk_config(settings: &AwsSettings, home_region: &str) -> aws_types
     loader.load().await
 }
 
+/// Name of the pseudo-operation under which credential failures are
+/// reported; `resource` then holds the profile name.
+pub const RESOLVE_CREDENTIALS: &str = "ResolveCredentials";
+
 async fn resolve_credentials(
     sdk: &aws_types::SdkConfig,
+    profile: &str,
     region: &str,
     deadline: Instant,
 ) -> Result<(), AwsError> {
     use aws_credential_types::provider::ProvideCredentials;
 
     let error = |code: &str, message: String| AwsError {
-        operation: "ResolveCredentials".to_string(),
+        operation: RESOLVE_CREDENTIALS.to_string(),
         region: region.to_string(),
-        resource: String::new(),
+        resource: profile.to_string(),
         code: code.to_string(),
         message,
         kind: ErrorKind::Credentials,

@@ -159,6 +159,7 @@ message!(location_key, "report.location_key", file: &str, key: &str);
 message!(aws_failed, "aws.failed", operation: &str, resource: &str, region: &str, code: &str, message: &str);
 message!(hint_aws_unreachable, "aws.hint_unreachable");
 message!(hint_credentials, "aws.hint_credentials");
+message!(credentials_missing, "aws.credentials_missing", profile: &str, detail: &str);
 message!(hint_unauthorized, "aws.hint_unauthorized");
 message!(deadline_command, "aws.deadline_command", seconds: f64);
 message!(internal_error, "report.internal_error", detail: &str);
