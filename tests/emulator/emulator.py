@@ -173,11 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     # Nothing in this process may look for real credentials or instance metadata.
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
-    try:
-        server = EmulatorServer(port=arguments.port, verbose=arguments.verbose).start()
-    except OSError as error:
-        print(f"error: cannot listen on {LISTEN_ADDRESS}:{arguments.port}: {error}", file=sys.stderr)
-        return 1
+    # Stop requests are watched before the slow moto import, so that a signal
+    # or a closed stdin during startup is not lost.
     stop = threading.Event()
 
     def request_stop(signal_number: int, _frame: Any) -> None:
@@ -188,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     if arguments.exit_on_stdin_eof:
         threading.Thread(target=_watch_stdin, args=(stop,), name="stdin-watch", daemon=True).start()
+
+    try:
+        server = EmulatorServer(port=arguments.port, verbose=arguments.verbose).start()
+    except OSError as error:
+        print(f"error: cannot listen on {LISTEN_ADDRESS}:{arguments.port}: {error}", file=sys.stderr)
+        return 1
 
     if arguments.ready_file:
         write_ready_file(arguments.ready_file, server.port)
