@@ -34,8 +34,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from clients import ec2_client, use_test_environment  # noqa: E402
-from show_routes import read_vip_routes  # noqa: E402
+from clients import EndpointError, check_loopback_endpoint, ec2_client, use_test_environment  # noqa: E402
+from show_routes import format_table, read_vip_routes  # noqa: E402
 from topology import VIP_CIDR, build_topology  # noqa: E402
 
 TOKYO = "ap-northeast-1"
@@ -158,6 +158,28 @@ class Topology:
         self.singapore = ec2(url, SINGAPORE)
 
 
+@pytest.fixture(scope="module")
+def shared_layout(emulator: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("shared-layout")
+    return {"ids": build_topology(emulator.url, out), "out": out}
+
+
+@pytest.fixture
+def shared(emulator: EmulatorProcess, shared_layout: dict[str, Any]) -> Topology:
+    """The module's reference layout, for tests that change no route in it.
+
+    Counters are reset and faults cleared. The layout is rebuilt when a moto
+    reset has removed it.
+    """
+    assert control(emulator.url, "POST", "/_emulator/faults/clear")[0] == 200
+    probe = ec2_client(emulator.url, TOKYO, bypass=True)
+    vpc = shared_layout["ids"]["servers"][SERVER_A]["vpc"]
+    if not probe.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Vpcs"]:
+        shared_layout["ids"] = build_topology(emulator.url, shared_layout["out"])
+    assert control(emulator.url, "POST", "/_emulator/counters/reset")[0] == 200
+    return Topology(emulator.url, shared_layout["ids"], shared_layout["out"])
+
+
 @pytest.fixture
 def topo(emulator: EmulatorProcess, tmp_path: Path) -> Topology:
     """A fresh reference layout, with counters reset and no faults.
@@ -221,88 +243,92 @@ def test_faults_merge(emulator: EmulatorProcess) -> None:
     assert control(url, "GET", "/_emulator/faults")[1]["deny"] == []
 
 
-def test_region_from_credential_scope(topo: Topology) -> None:
-    misleading = ec2(topo.url, TOKYO, user_agent_extra=f"region/{SINGAPORE}")
+def test_region_from_credential_scope(shared: Topology) -> None:
+    misleading = ec2(shared.url, TOKYO, user_agent_extra=f"region/{SINGAPORE}")
     vpc_ids = [vpc["VpcId"] for vpc in misleading.describe_vpcs()["Vpcs"]]
-    assert topo.a["vpc"] in vpc_ids
-    assert topo.b["vpc"] not in vpc_ids
+    assert shared.a["vpc"] in vpc_ids
+    assert shared.b["vpc"] not in vpc_ids
 
 
 # ---------------------------------------------------------------------------
 # Topology builder and show_routes.py
 
 
-def test_reference_config_file(topo: Topology) -> None:
-    config = yaml.safe_load((topo.out / "tgw.conf").read_text())
+def test_reference_config_file(shared: Topology) -> None:
+    config = yaml.safe_load((shared.out / "tgw.conf").read_text())
     assert config["servers"] == {
-        SERVER_A: {"vpc": topo.a["vpc"], "eni": topo.a["eni"]},
-        SERVER_B: {"vpc": topo.b["vpc"], "eni": topo.b["eni"]},
+        SERVER_A: {"vpc": shared.a["vpc"], "eni": shared.a["eni"]},
+        SERVER_B: {"vpc": shared.b["vpc"], "eni": shared.b["eni"]},
     }
-    assert config["gateways"][topo.a["tgw"]] == {
+    assert config["gateways"][shared.a["tgw"]] == {
         "type": "tgw",
         "region": TOKYO,
-        "routeTable": topo.gateway_a["route_table"],
-        "attaches": {topo.a["attachment"]: topo.a["vpc"]},
-        "peerings": {topo.b["tgw"]: topo.peering},
+        "routeTable": shared.gateway_a["route_table"],
+        "attaches": {shared.a["attachment"]: shared.a["vpc"]},
+        "peerings": {shared.b["tgw"]: shared.peering},
     }
-    assert config["gateways"][topo.b["tgw"]]["peerings"] == {topo.a["tgw"]: topo.peering}
-    assert json.loads((topo.out / "ids.json").read_text()) == topo.ids
+    assert config["gateways"][shared.b["tgw"]]["peerings"] == {shared.a["tgw"]: shared.peering}
+    assert json.loads((shared.out / "ids.json").read_text()) == shared.ids
 
 
-def test_reference_vpc_layout(topo: Topology) -> None:
-    tables = topo.tokyo.describe_route_tables(RouteTableIds=topo.a["route_tables"])["RouteTables"]
+def test_reference_vpc_layout(shared: Topology) -> None:
+    tables = shared.tokyo.describe_route_tables(RouteTableIds=shared.a["route_tables"])["RouteTables"]
     associated_subnets = {a["SubnetId"] for t in tables for a in t["Associations"]}
-    assert associated_subnets == {topo.a["subnets"]["public"], topo.a["subnets"]["private"]}
+    assert associated_subnets == {shared.a["subnets"]["public"], shared.a["subnets"]["private"]}
     for table in tables:
         targets = {r["DestinationCidrBlock"]: r.get("TransitGatewayId") for r in table["Routes"]}
-        assert targets[VIP_CIDR] == topo.a["tgw"]
-        assert targets["10.1.0.0/16"] == topo.a["tgw"]
-    eni = topo.tokyo.describe_network_interfaces(NetworkInterfaceIds=[topo.a["eni"]])["NetworkInterfaces"][0]
-    assert eni["SubnetId"] == topo.a["subnets"]["private"]
+        assert targets[VIP_CIDR] == shared.a["tgw"]
+        assert targets["10.1.0.0/16"] == shared.a["tgw"]
+    eni = shared.tokyo.describe_network_interfaces(NetworkInterfaceIds=[shared.a["eni"]])["NetworkInterfaces"][0]
+    assert eni["SubnetId"] == shared.a["subnets"]["private"]
     assert eni["SourceDestCheck"] is False
 
 
-def test_peering_seen_from_both_regions(topo: Topology) -> None:
-    tokyo_view = topo.tokyo.describe_transit_gateway_attachments(TransitGatewayAttachmentIds=[topo.peering])
-    singapore_view = topo.singapore.describe_transit_gateway_attachments(TransitGatewayAttachmentIds=[topo.peering])
+def test_peering_seen_from_both_regions(shared: Topology) -> None:
+    tokyo_view = shared.tokyo.describe_transit_gateway_attachments(TransitGatewayAttachmentIds=[shared.peering])
+    singapore_view = shared.singapore.describe_transit_gateway_attachments(TransitGatewayAttachmentIds=[shared.peering])
     tokyo_attachment = tokyo_view["TransitGatewayAttachments"][0]
     singapore_attachment = singapore_view["TransitGatewayAttachments"][0]
-    assert (tokyo_attachment["TransitGatewayId"], tokyo_attachment["ResourceId"]) == (topo.a["tgw"], topo.b["tgw"])
-    assert (singapore_attachment["TransitGatewayId"], singapore_attachment["ResourceId"]) == (topo.b["tgw"], topo.a["tgw"])
+    assert (tokyo_attachment["TransitGatewayId"], tokyo_attachment["ResourceId"]) == (shared.a["tgw"], shared.b["tgw"])
+    assert (singapore_attachment["TransitGatewayId"], singapore_attachment["ResourceId"]) == (shared.b["tgw"], shared.a["tgw"])
     assert tokyo_attachment["State"] == singapore_attachment["State"] == "available"
-    assert tokyo_attachment["Association"]["TransitGatewayRouteTableId"] == topo.gateway_a["route_table"]
-    assert singapore_attachment["Association"]["TransitGatewayRouteTableId"] == topo.gateway_b["route_table"]
-    peering = topo.singapore.describe_transit_gateway_peering_attachments(TransitGatewayAttachmentIds=[topo.peering])
+    assert tokyo_attachment["Association"]["TransitGatewayRouteTableId"] == shared.gateway_a["route_table"]
+    assert singapore_attachment["Association"]["TransitGatewayRouteTableId"] == shared.gateway_b["route_table"]
+    peering = shared.singapore.describe_transit_gateway_peering_attachments(TransitGatewayAttachmentIds=[shared.peering])
     info = peering["TransitGatewayPeeringAttachments"][0]
-    assert info["RequesterTgwInfo"] == {"TransitGatewayId": topo.a["tgw"], "OwnerId": "123456789012", "Region": TOKYO}
-    assert info["AccepterTgwInfo"] == {"TransitGatewayId": topo.b["tgw"], "OwnerId": "123456789012", "Region": SINGAPORE}
-    listed = topo.singapore.describe_transit_gateway_peering_attachments()["TransitGatewayPeeringAttachments"]
-    assert topo.b["attachment"] not in {p["TransitGatewayAttachmentId"] for p in listed}
+    assert info["RequesterTgwInfo"] == {"TransitGatewayId": shared.a["tgw"], "OwnerId": "123456789012", "Region": TOKYO}
+    assert info["AccepterTgwInfo"] == {"TransitGatewayId": shared.b["tgw"], "OwnerId": "123456789012", "Region": SINGAPORE}
+    listed = shared.singapore.describe_transit_gateway_peering_attachments()["TransitGatewayPeeringAttachments"]
+    assert shared.b["attachment"] not in {p["TransitGatewayAttachmentId"] for p in listed}
 
 
-def test_show_routes_placeholders(topo: Topology) -> None:
-    rows = read_vip_routes(topo.url, topo.ids)
+def test_show_routes_placeholders(shared: Topology) -> None:
+    rows = read_vip_routes(shared.url, shared.ids)
     vpc_rows = [r for r in rows if r["kind"] == "vpc"]
     tgw_rows = {r["owner"]: r for r in rows if r["kind"] == "tgw"}
     assert len(vpc_rows) == 4
     assert all(r["state"] == "active" for r in rows)
-    assert {r["target"] for r in vpc_rows if r["owner"] == SERVER_A} == {topo.a["tgw"]}
-    assert tgw_rows[topo.a["tgw"]]["target"] == topo.a["attachment"]
-    assert tgw_rows[topo.b["tgw"]]["target"] == topo.b["attachment"]
+    assert {r["target"] for r in vpc_rows if r["owner"] == SERVER_A} == {shared.a["tgw"]}
+    assert tgw_rows[shared.a["tgw"]]["target"] == shared.a["attachment"]
+    assert tgw_rows[shared.b["tgw"]]["target"] == shared.b["attachment"]
 
 
-def test_show_routes_cli(topo: Topology) -> None:
-    command = [sys.executable, str(HERE / "show_routes.py"), "--endpoint", topo.url, "--ids", str(topo.out / "ids.json")]
-    as_json = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=30, check=True)
-    assert len(json.loads(as_json.stdout)) == 6
-    as_table = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True)
-    assert "KIND" in as_table.stdout
-    assert topo.gateway_b["route_table"] in as_table.stdout
+def test_show_routes_cli(shared: Topology) -> None:
+    command = [
+        sys.executable, str(HERE / "show_routes.py"), "--endpoint", shared.url, "--ids", str(shared.out / "ids.json"), "--json",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True)
+    rows = json.loads(result.stdout)
+    in_process = read_vip_routes(shared.url, shared.ids)
+    assert sorted(rows, key=lambda row: row["table"]) == sorted(in_process, key=lambda row: row["table"])
+    table = format_table(rows).splitlines()
+    assert table[0].split() == ["KIND", "OWNER", "REGION", "TABLE", "TARGET", "RESOURCE", "STATE", "TYPE"]
+    assert len(table) == 1 + len(rows)
 
 
-def test_builder_and_reader_are_not_counted(topo: Topology) -> None:
-    read_vip_routes(topo.url, topo.ids)
-    assert counters(topo.url)["total"] == 0
+def test_builder_and_reader_are_not_counted(shared: Topology) -> None:
+    read_vip_routes(shared.url, shared.ids)
+    assert counters(shared.url)["total"] == 0
 
 
 def test_other_layouts(emulator: EmulatorProcess, tmp_path: Path) -> None:
@@ -333,11 +359,20 @@ def test_client_vpc_layout_cli(emulator: EmulatorProcess, tmp_path: Path) -> Non
     assert vip_route(ec2(emulator.url, TOKYO), client["route_tables"][0])["TransitGatewayId"] == tgw_a
 
 
-def test_topology_rejects_remote_endpoint(tmp_path: Path) -> None:
-    command = [sys.executable, str(HERE / "topology.py"), "--endpoint", "http://192.0.2.1:5000", "--out", str(tmp_path)]
+def test_endpoint_must_be_loopback() -> None:
+    # Only the check runs here, so nothing is sent to these addresses.
+    for endpoint in ("http://192.0.2.1:5000", "http://example.com:80", "https://127.0.0.1:5000", "http://127.0.0.1"):
+        with pytest.raises(EndpointError):
+            check_loopback_endpoint(endpoint)
+    assert check_loopback_endpoint("http://127.0.0.1:5000/") == "http://127.0.0.1:5000"
+    assert check_loopback_endpoint("http://localhost:5000") == "http://localhost:5000"
+
+
+def test_topology_cli_rejects_endpoint(tmp_path: Path) -> None:
+    command = [sys.executable, str(HERE / "topology.py"), "--endpoint", "https://127.0.0.1:1", "--out", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
-    assert "loopback" in result.stderr
+    assert "invalid endpoint" in result.stderr
 
 
 # ---------------------------------------------------------------------------
@@ -386,56 +421,56 @@ def test_replace_tgw_route_from_and_to_blackhole(topo: Topology) -> None:
     assert tgw_routes(topo.tokyo, table, "state", ["blackhole"])[0]["DestinationCidrBlock"] == VIP_CIDR
 
 
-def test_replace_missing_tgw_route(topo: Topology) -> None:
+def test_replace_missing_tgw_route(shared: Topology) -> None:
     code, status, _ = error_of(
-        topo.tokyo.replace_transit_gateway_route,
-        TransitGatewayRouteTableId=topo.gateway_a["route_table"],
+        shared.tokyo.replace_transit_gateway_route,
+        TransitGatewayRouteTableId=shared.gateway_a["route_table"],
         DestinationCidrBlock="172.16.0.9/32",
-        TransitGatewayAttachmentId=topo.a["attachment"],
+        TransitGatewayAttachmentId=shared.a["attachment"],
     )
     assert (code, status) == ("InvalidRoute.NotFound", 400)
 
 
-def test_tgw_route_target_validation(topo: Topology) -> None:
-    table = topo.gateway_a["route_table"]
+def test_tgw_route_target_validation(shared: Topology) -> None:
+    table = shared.gateway_a["route_table"]
     code, status, _ = error_of(
-        topo.tokyo.create_transit_gateway_route,
+        shared.tokyo.create_transit_gateway_route,
         TransitGatewayRouteTableId=table, DestinationCidrBlock="172.16.0.9/32", TransitGatewayAttachmentId="tgw-attach-0000000000000000",
     )
     assert (code, status) == ("InvalidTransitGatewayAttachmentID.NotFound", 400)
     code, _, _ = error_of(
-        topo.tokyo.create_transit_gateway_route,
+        shared.tokyo.create_transit_gateway_route,
         TransitGatewayRouteTableId="tgw-rtb-0000000000000000", DestinationCidrBlock="172.16.0.9/32", Blackhole=True,
     )
     assert code == "InvalidRouteTableID.NotFound"
 
 
-def test_search_tgw_routes_filters(topo: Topology) -> None:
-    table = topo.gateway_a["route_table"]
-    exact = tgw_routes(topo.tokyo, table, "route-search.exact-match", [VIP_CIDR])
+def test_search_tgw_routes_filters(shared: Topology) -> None:
+    table = shared.gateway_a["route_table"]
+    exact = tgw_routes(shared.tokyo, table, "route-search.exact-match", [VIP_CIDR])
     assert len(exact) == 1
     assert exact[0]["TransitGatewayAttachments"] == [
-        {"ResourceId": topo.a["vpc"], "ResourceType": "vpc", "TransitGatewayAttachmentId": topo.a["attachment"]}
+        {"ResourceId": shared.a["vpc"], "ResourceType": "vpc", "TransitGatewayAttachmentId": shared.a["attachment"]}
     ]
-    assert {r["DestinationCidrBlock"] for r in tgw_routes(topo.tokyo, table, "type", ["static"])} == {
+    assert {r["DestinationCidrBlock"] for r in tgw_routes(shared.tokyo, table, "type", ["static"])} == {
         "10.0.0.0/16", "10.1.0.0/16", VIP_CIDR,
     }
-    assert len(tgw_routes(topo.tokyo, table, "state", ["active"])) == 3
-    assert tgw_routes(topo.tokyo, table, "state", ["blackhole"]) == []
-    over_peering = tgw_routes(topo.tokyo, table, "attachment.transit-gateway-attachment-id", [topo.peering])
+    assert len(tgw_routes(shared.tokyo, table, "state", ["active"])) == 3
+    assert tgw_routes(shared.tokyo, table, "state", ["blackhole"]) == []
+    over_peering = tgw_routes(shared.tokyo, table, "attachment.transit-gateway-attachment-id", [shared.peering])
     assert [r["DestinationCidrBlock"] for r in over_peering] == ["10.1.0.0/16"]
-    longest = tgw_routes(topo.tokyo, table, "route-search.longest-prefix-match", ["10.1.2.3/32"])
+    longest = tgw_routes(shared.tokyo, table, "route-search.longest-prefix-match", ["10.1.2.3/32"])
     assert [r["DestinationCidrBlock"] for r in longest] == ["10.1.0.0/16"]
-    code, _, _ = error_of(tgw_routes, topo.tokyo, table, "no-such-filter", ["x"])
+    code, _, _ = error_of(tgw_routes, shared.tokyo, table, "no-such-filter", ["x"])
     assert code == "InvalidParameterValue"
 
 
-def test_duplicate_static_tgw_route(topo: Topology) -> None:
+def test_duplicate_static_tgw_route(shared: Topology) -> None:
     code, status, _ = error_of(
-        topo.tokyo.create_transit_gateway_route,
-        TransitGatewayRouteTableId=topo.gateway_a["route_table"],
+        shared.tokyo.create_transit_gateway_route,
+        TransitGatewayRouteTableId=shared.gateway_a["route_table"],
         DestinationCidrBlock=VIP_CIDR,
-        TransitGatewayAttachmentId=topo.peering,
+        TransitGatewayAttachmentId=shared.peering,
     )
     assert (code, status) == ("RouteAlreadyExists", 400)
 
@@ -480,10 +515,10 @@ def test_deleted_peering_blackholes_both_sides(topo: Topology) -> None:
 # VPC routes
 
 
-def test_replace_missing_vpc_route(topo: Topology) -> None:
+def test_replace_missing_vpc_route(shared: Topology) -> None:
     code, status, message = error_of(
-        topo.tokyo.replace_route,
-        RouteTableId=topo.a["route_tables"][0], DestinationCidrBlock="172.16.0.9/32", NetworkInterfaceId=topo.a["eni"],
+        shared.tokyo.replace_route,
+        RouteTableId=shared.a["route_tables"][0], DestinationCidrBlock="172.16.0.9/32", NetworkInterfaceId=shared.a["eni"],
     )
     assert (code, status) == ("InvalidParameterValue", 400)
     assert message == "There is no route defined for '172.16.0.9/32' in the route table. Use CreateRoute instead."
@@ -597,33 +632,33 @@ def _dry_run_calls(topo: Topology) -> dict[str, Any]:
     }
 
 
-def test_dry_run_executes_nothing(topo: Topology) -> None:
-    before = read_vip_routes(topo.url, topo.ids)
-    for operation, call in _dry_run_calls(topo).items():
+def test_dry_run_executes_nothing(shared: Topology) -> None:
+    before = read_vip_routes(shared.url, shared.ids)
+    for operation, call in _dry_run_calls(shared).items():
         code, status, message = error_of(call)
         assert (operation, code, status) == (operation, "DryRunOperation", 412)
         assert message == "Request would have succeeded, but DryRun flag is set."
-    assert read_vip_routes(topo.url, topo.ids) == before
-    assert vip_route(topo.tokyo, topo.a["route_tables"][0])["TransitGatewayId"] == topo.a["tgw"]
-    assert tgw_routes(topo.tokyo, topo.gateway_a["route_table"], "route-search.exact-match", ["172.16.0.9/32"]) == []
-    counted = counters(topo.url)
+    assert read_vip_routes(shared.url, shared.ids) == before
+    assert vip_route(shared.tokyo, shared.a["route_tables"][0])["TransitGatewayId"] == shared.a["tgw"]
+    assert tgw_routes(shared.tokyo, shared.gateway_a["route_table"], "route-search.exact-match", ["172.16.0.9/32"]) == []
+    counted = counters(shared.url)
     assert counted["writes"] == 0
     assert counted["dry_runs"] == 10
 
 
-def test_denied_actions_return_unauthorized(topo: Topology) -> None:
-    set_faults(topo.url, {"deny": ["ReplaceTransitGatewayRoute", "ReplaceRoute"]})
-    calls = _dry_run_calls(topo)
+def test_denied_actions_return_unauthorized(shared: Topology) -> None:
+    set_faults(shared.url, {"deny": ["ReplaceTransitGatewayRoute", "ReplaceRoute"]})
+    calls = _dry_run_calls(shared)
     for operation in ("ReplaceTransitGatewayRoute", "ReplaceRoute"):
         code, status, message = error_of(calls[operation])
         assert (operation, code, status) == (operation, "UnauthorizedOperation", 403)
         assert f"ec2:{operation}" in message
     code, status, _ = error_of(
-        topo.tokyo.replace_route,
-        RouteTableId=topo.a["route_tables"][0], DestinationCidrBlock=VIP_CIDR, NetworkInterfaceId=topo.a["eni"],
+        shared.tokyo.replace_route,
+        RouteTableId=shared.a["route_tables"][0], DestinationCidrBlock=VIP_CIDR, NetworkInterfaceId=shared.a["eni"],
     )
     assert (code, status) == ("UnauthorizedOperation", 403)
-    assert vip_route(topo.tokyo, topo.a["route_tables"][0])["TransitGatewayId"] == topo.a["tgw"]
+    assert vip_route(shared.tokyo, shared.a["route_tables"][0])["TransitGatewayId"] == shared.a["tgw"]
     assert error_of(calls["CreateRoute"])[0] == "DryRunOperation"
 
 
@@ -673,10 +708,10 @@ def _timed(call: Any) -> float:
     return time.monotonic() - started
 
 
-def test_latency_applies_to_one_region(topo: Topology) -> None:
-    set_faults(topo.url, {"latency_ms": {SINGAPORE: 600}})
-    assert _timed(topo.singapore.describe_vpcs) >= 0.6
-    assert _timed(topo.tokyo.describe_vpcs) < 0.45
+def test_latency_applies_to_one_region(shared: Topology) -> None:
+    set_faults(shared.url, {"latency_ms": {SINGAPORE: 600}})
+    assert _timed(shared.singapore.describe_vpcs) >= 0.6
+    assert _timed(shared.tokyo.describe_vpcs) < 0.45
 
 
 def test_error_rule_count_and_region(topo: Topology) -> None:
@@ -695,23 +730,23 @@ def test_error_rule_count_and_region(topo: Topology) -> None:
     assert vip_route(topo.tokyo, topo.a["route_tables"][0])["NetworkInterfaceId"] == topo.a["eni"]
 
 
-def test_error_rule_dry_run_selector(topo: Topology) -> None:
-    set_faults(topo.url, {"errors": [{"operation": "DescribeVpcs", "dry_run": False, "code": "InternalError", "status": 500}]})
-    assert error_of(topo.tokyo.describe_vpcs, DryRun=True)[:2] == ("DryRunOperation", 412)
-    assert error_of(topo.tokyo.describe_vpcs)[:2] == ("InternalError", 500)
-    topo.tokyo.describe_vpcs()
+def test_error_rule_dry_run_selector(shared: Topology) -> None:
+    set_faults(shared.url, {"errors": [{"operation": "DescribeVpcs", "dry_run": False, "code": "InternalError", "status": 500}]})
+    assert error_of(shared.tokyo.describe_vpcs, DryRun=True)[:2] == ("DryRunOperation", 412)
+    assert error_of(shared.tokyo.describe_vpcs)[:2] == ("InternalError", 500)
+    shared.tokyo.describe_vpcs()
 
 
-def test_drop_closes_connection(topo: Topology) -> None:
-    set_faults(topo.url, {"errors": [{"operation": "DescribeVpcs", "drop": True}]})
+def test_drop_closes_connection(shared: Topology) -> None:
+    set_faults(shared.url, {"errors": [{"operation": "DescribeVpcs", "drop": True}]})
     with pytest.raises(HTTPClientError):
-        topo.tokyo.describe_vpcs()
-    topo.tokyo.describe_vpcs()
+        shared.tokyo.describe_vpcs()
+    shared.tokyo.describe_vpcs()
 
 
-def test_hung_region_does_not_block_others(topo: Topology) -> None:
-    set_faults(topo.url, {"hang_regions": [SINGAPORE]})
-    impatient = ec2(topo.url, SINGAPORE, read_timeout=2)
+def test_hung_region_does_not_block_others(shared: Topology) -> None:
+    set_faults(shared.url, {"hang_regions": [SINGAPORE]})
+    impatient = ec2(shared.url, SINGAPORE, read_timeout=2)
     outcome: dict[str, Any] = {}
 
     def call_hung_region() -> None:
@@ -726,11 +761,11 @@ def test_hung_region_does_not_block_others(topo: Topology) -> None:
     time.sleep(0.2)
     # A Tokyo call that waited behind the held Singapore call would take
     # until the hang is cleared, which happens only after this check.
-    assert _timed(topo.tokyo.describe_vpcs) < 1.0
+    assert _timed(shared.tokyo.describe_vpcs) < 1.0
     waiter.join(timeout=10)
     assert outcome["result"] == "timed out"
-    control(topo.url, "POST", "/_emulator/faults/clear")
-    topo.singapore.describe_vpcs()
+    control(shared.url, "POST", "/_emulator/faults/clear")
+    shared.singapore.describe_vpcs()
 
 
 def test_clearing_hang_drops_held_write(topo: Topology) -> None:
@@ -759,13 +794,13 @@ def test_clearing_hang_drops_held_write(topo: Topology) -> None:
     assert "172.16.0.9/32" not in {r.get("DestinationCidrBlock") for r in table["Routes"]}
 
 
-def test_hang_seconds_releases_request(topo: Topology) -> None:
-    set_faults(topo.url, {"hang_regions": [SINGAPORE], "hang_seconds": 1})
+def test_hang_seconds_releases_request(shared: Topology) -> None:
+    set_faults(shared.url, {"hang_regions": [SINGAPORE], "hang_seconds": 1})
     started = time.monotonic()
     with pytest.raises(HTTPClientError):
-        topo.singapore.describe_vpcs()
+        shared.singapore.describe_vpcs()
     assert 0.9 <= time.monotonic() - started < 4
-    control(topo.url, "POST", "/_emulator/faults/clear")
+    control(shared.url, "POST", "/_emulator/faults/clear")
 
 
 # ---------------------------------------------------------------------------
