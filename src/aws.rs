@@ -208,6 +208,19 @@ impl Ec2 {
         })
     }
 
+    /// The same clients with an earlier deadline, for calls that must
+    /// give up sooner than the command.
+    pub fn with_deadline(&self, deadline: Instant) -> Ec2 {
+        Ec2 {
+            deadline: deadline.min(self.deadline),
+            ..self.clone()
+        }
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
     fn client(&self, region: &str) -> &Client {
         self.clients
             .get(region)
@@ -417,7 +430,7 @@ impl Ec2 {
         let mut tries = 0;
         loop {
             tries += 1;
-            debug!(operation, region, resource, attempt = tries, "calling AWS");
+            debug!(operation = %operation, region = %region, resource = %resource, attempt = tries, "calling AWS");
             let result = tokio::time::timeout_at(self.deadline, attempt()).await;
             let error = match result {
                 Err(_) => return Err(deadline_error()),
@@ -433,9 +446,9 @@ impl Ec2 {
                 return Err(error);
             }
             warn!(
-                operation,
-                region,
-                resource,
+                operation = %operation,
+                region = %region,
+                resource = %resource,
                 code = %error.code,
                 attempt = tries,
                 wait_ms = wait.as_millis() as u64,

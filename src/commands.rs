@@ -421,7 +421,12 @@ fn plan_warnings(context: &Context, desired: &[plan::DesiredRoute], diff: &Diff)
 /// Points every managed route at the context's server.
 pub async fn start(context: &Context, started: Instant) -> StartReport {
     let desired = engine::desired(context);
-    let observation = engine::observe(&context.ec2, &desired).await;
+    let observation = engine::observe(
+        &context.ec2,
+        &desired,
+        engine::optional_cutoff(&context.ec2),
+    )
+    .await;
     let diff = plan::diff(&desired, &observation);
     let warnings = plan_warnings(context, &desired, &diff);
 
@@ -486,7 +491,12 @@ fn api_errors_of(diff: &Diff, observation: &plan::Observation) -> Vec<AwsError> 
 /// Checks every managed route; drift fails, API errors follow the policy.
 pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorReport {
     let desired = engine::desired(context);
-    let observation = engine::observe(&context.ec2, &desired).await;
+    let observation = engine::observe(
+        &context.ec2,
+        &desired,
+        engine::optional_cutoff(&context.ec2),
+    )
+    .await;
     let diff = plan::diff(&desired, &observation);
     let warnings = plan_warnings(context, &desired, &diff);
     let mut drift = drift_of(&desired, &diff);
@@ -497,7 +507,12 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
     if !drift.is_empty() && settings.repair {
         warn!(tables = drift.len(), "drift found; repairing");
         repaired = engine::apply(&context.ec2, &diff).await;
-        let observation = engine::observe(&context.ec2, &desired).await;
+        let observation = engine::observe(
+            &context.ec2,
+            &desired,
+            engine::optional_cutoff(&context.ec2),
+        )
+        .await;
         let after = plan::diff(&desired, &observation);
         drift = drift_of(&desired, &after);
         api_errors = api_errors_of(&after, &observation);
@@ -541,7 +556,8 @@ pub async fn status(context: &Context) -> StatusReport {
         })
         .collect();
     let all: Vec<plan::DesiredRoute> = plans.iter().flat_map(|(_, r)| r.clone()).collect();
-    let observation = engine::observe(&context.ec2, &all).await;
+    let observation =
+        engine::observe(&context.ec2, &all, engine::optional_cutoff(&context.ec2)).await;
 
     let diffs: Vec<(&Server, Diff)> = plans
         .iter()
@@ -619,7 +635,12 @@ fn verdict_of(diffs: &[(&Server, Diff)], rows: &[StatusRow], api_failed: bool) -
 /// Lists the changes a start would make, reading only.
 pub async fn plan(context: &Context) -> PlanReport {
     let desired = engine::desired(context);
-    let observation = engine::observe(&context.ec2, &desired).await;
+    let observation = engine::observe(
+        &context.ec2,
+        &desired,
+        engine::optional_cutoff(&context.ec2),
+    )
+    .await;
     let diff = plan::diff(&desired, &observation);
     let warnings = plan_warnings(context, &desired, &diff);
     let api_errors: Vec<String> = diff.unobserved.iter().map(|u| u.reason.clone()).collect();

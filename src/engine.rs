@@ -95,71 +95,66 @@ pub fn desired(context: &Context) -> Vec<DesiredRoute> {
 /// Reads every table that `routes` name: one DescribeRouteTables per region
 /// for all its VPCs, and one exact-match search per TGW table and VIP, all
 /// at once.
-pub async fn observe(ec2: &Ec2, routes: &[DesiredRoute]) -> Observation {
+///
+/// Reads for routes that are not required give up at `optional_cutoff`, so
+/// that a region that does not answer cannot hold back the writes in the
+/// active region until the command's deadline.
+pub async fn observe(ec2: &Ec2, routes: &[DesiredRoute], optional_cutoff: Instant) -> Observation {
     let destinations: Vec<String> = routes
         .iter()
         .map(|r| r.destination.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut vpcs_by_region: BTreeMap<String, (BTreeSet<String>, bool)> = BTreeMap::new();
-    let mut tgw_tables: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let optional = ec2.with_deadline(optional_cutoff);
+    let client_for = |required: bool| if required { ec2 } else { &optional };
+    let mut vpcs_by_region: BTreeMap<String, VpcRead> = BTreeMap::new();
+    let mut tgw_tables: BTreeMap<(String, String, String), bool> = BTreeMap::new();
 
     for route in routes {
         match &route.tables {
             Tables::Vpc { vpc, listed } => {
                 let entry = vpcs_by_region.entry(route.region.clone()).or_default();
-                entry.0.insert(vpc.clone());
-                entry.1 |= !listed.is_empty();
+                entry.vpcs.insert(vpc.clone());
+                entry.all_tables |= !listed.is_empty();
+                entry.required |= route.required;
             }
             Tables::Tgw { table, .. } => {
-                tgw_tables.insert((
+                let key = (
                     route.region.clone(),
                     table.clone(),
                     route.destination.clone(),
-                ));
+                );
+                *tgw_tables.entry(key).or_default() |= route.required;
             }
         }
     }
 
-    let vpc_reads = vpcs_by_region.iter().map(|(region, (vpcs, all))| {
-        let vpcs: Vec<String> = vpcs.iter().cloned().collect();
+    let vpc_reads = vpcs_by_region.iter().map(|(region, read)| {
+        let vpcs: Vec<String> = read.vpcs.iter().cloned().collect();
         let destinations = destinations.clone();
+        let client = client_for(read.required);
         async move {
-            let result = ec2.vpc_tables(region, &vpcs, &destinations, *all).await;
+            let result = client
+                .vpc_tables(region, &vpcs, &destinations, read.all_tables)
+                .await;
             (region.clone(), vpcs, result)
         }
     });
     let tgw_reads = tgw_tables
         .iter()
-        .map(|(region, table, destination)| async move {
-            let result = ec2.tgw_table(region, table, destination).await;
-            (table.clone(), result)
+        .map(|((region, table, destination), required)| {
+            let client = client_for(*required);
+            async move {
+                let result = client.tgw_table(region, table, destination).await;
+                (table.clone(), result)
+            }
         });
     let (vpc_results, tgw_results) = futures::join!(join_all(vpc_reads), join_all(tgw_reads));
 
     let mut observation = Observation::default();
     for (region, vpcs, result) in vpc_results {
-        match result {
-            Ok(tables) => {
-                for vpc in &vpcs {
-                    observation.vpc_tables.entry(vpc.clone()).or_default();
-                }
-                for (vpc, table, contents) in tables {
-                    observation
-                        .vpc_tables
-                        .entry(vpc)
-                        .or_default()
-                        .push((table, contents));
-                }
-            }
-            Err(error) => {
-                warn!(region = %region, code = %error.code, "route tables of the region could not be read");
-                for vpc in vpcs {
-                    observation.failed.insert(vpc, error.clone());
-                }
-            }
-        }
+        record_vpc_read(&mut observation, &region, vpcs, result);
     }
     for (table, result) in tgw_results {
         match result {
@@ -171,6 +166,50 @@ pub async fn observe(ec2: &Ec2, routes: &[DesiredRoute]) -> Observation {
         }
     }
     observation
+}
+
+/// The VPCs of one region that one DescribeRouteTables call covers.
+#[derive(Default)]
+struct VpcRead {
+    vpcs: BTreeSet<String>,
+    all_tables: bool,
+    required: bool,
+}
+
+fn record_vpc_read(
+    observation: &mut Observation,
+    region: &str,
+    vpcs: Vec<String>,
+    result: Result<Vec<(String, String, ObservedTable)>, AwsError>,
+) {
+    match result {
+        Ok(tables) => {
+            for vpc in &vpcs {
+                observation.vpc_tables.entry(vpc.clone()).or_default();
+            }
+            for (vpc, table, contents) in tables {
+                observation
+                    .vpc_tables
+                    .entry(vpc)
+                    .or_default()
+                    .push((table, contents));
+            }
+        }
+        Err(error) => {
+            warn!(region = %region, code = %error.code, "route tables of the region could not be read");
+            for vpc in vpcs {
+                observation.failed.insert(vpc, error.clone());
+            }
+        }
+    }
+}
+
+/// The moment when reads of routes that are not required give up: half of
+/// the time left, so the other half remains for writes.
+pub fn optional_cutoff(ec2: &Ec2) -> Instant {
+    let now = Instant::now();
+    let left = ec2.deadline().saturating_duration_since(now);
+    now + left / 2
 }
 
 fn merge_tgw(observation: &mut Observation, table: String, contents: ObservedTable) {

@@ -186,7 +186,9 @@ fn render_monitor(report: &MonitorReport) -> String {
         let _ = writeln!(out, "{}", t!("monitor.repaired", count = changed));
     }
 
-    if report.drift.is_empty() {
+    if report.drift.is_empty() && report.checked == 0 && !report.api_errors.is_empty() {
+        let _ = writeln!(out, "{}", t!("monitor.unchecked", server = report.server));
+    } else if report.drift.is_empty() {
         let _ = writeln!(
             out,
             "{}",
