@@ -13,6 +13,7 @@ use tracing::{debug, warn};
 use crate::aws::{AwsError, AwsSettings, Ec2};
 use crate::cli::{Cli, Command};
 use crate::config::{self, ConfigError, LoadedConfig};
+use crate::converge;
 use crate::engine::{self, Context, RouteOutcome};
 use crate::messages as msg;
 use crate::plan::{self, Action, Diff, RouteChange, Tables};
@@ -100,6 +101,8 @@ pub struct StartReport {
     pub server: String,
     pub vips: Vec<String>,
     pub routes: Vec<RouteOutcome>,
+    /// Set when another node took the VIP while this start ran.
+    pub conflict: Option<converge::Conflict>,
     pub warnings: Vec<String>,
     pub elapsed_ms: u64,
     pub exit_code: i32,
@@ -430,12 +433,17 @@ pub async fn start(context: &Context, started: Instant) -> StartReport {
     let diff = plan::diff(&desired, &observation);
     let warnings = plan_warnings(context, &desired, &diff);
 
-    let routes = engine::apply(&context.ec2, &diff).await;
-    let status = engine::start_status(&routes);
+    let mut routes = engine::apply(&context.ec2, &diff).await;
+    let conflict = converge::settle(context, &desired, &mut routes).await;
+    let status = match conflict {
+        Some(_) => ExitStatus::Failed,
+        None => engine::start_status(&routes),
+    };
     StartReport {
         server: context.server.name.clone(),
         vips: vip_strings(context),
         routes,
+        conflict,
         warnings,
         elapsed_ms: started.elapsed().as_millis() as u64,
         exit_code: status.code(),

@@ -12,6 +12,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod converge;
 pub mod engine;
 pub mod messages;
 pub mod plan;

@@ -138,6 +138,63 @@ pub fn desired_routes(
     routes
 }
 
+/// The route that decides which node owns the VIP when two nodes run
+/// `start` at the same moment: the first TGW route table, by gateway and
+/// table id, for the first VIP. Every node picks the same one, and the
+/// last node to write it keeps going while the others stop.
+///
+/// Returns `None` when that route would point at the same target for
+/// `active` as for another server (two servers behind one VPC
+/// attachment), because the route then cannot tell the writers apart.
+pub fn anchor(
+    topology: &Topology,
+    active: &Server,
+    vips: &[Vip],
+) -> Option<(String, String, Target)> {
+    let plan_for =
+        |server: &Server| desired_routes(topology, server, &vips[..1.min(vips.len())], false, None);
+    let is_tgw = |route: &&DesiredRoute| matches!(route.tables, Tables::Tgw { .. });
+    let mine = plan_for(active);
+    let first = mine
+        .iter()
+        .filter(is_tgw)
+        .min_by(|a, b| a.tables.cmp(&b.tables))?;
+    let Tables::Tgw { table, .. } = &first.tables else {
+        return None;
+    };
+
+    for other in topology.servers.iter().filter(|s| s.name != active.name) {
+        let theirs = plan_for(other);
+        let same = theirs
+            .iter()
+            .any(|r| r.tables == first.tables && r.target == first.target);
+        if same {
+            return None;
+        }
+    }
+    Some((
+        table.clone(),
+        first.destination.clone(),
+        first.target.clone(),
+    ))
+}
+
+/// The server whose plan points the anchor route at `target`, if any.
+pub fn owner_of(topology: &Topology, vips: &[Vip], table: &str, target: &Target) -> Option<String> {
+    topology
+        .servers
+        .iter()
+        .find(|server| {
+            desired_routes(topology, server, &vips[..1.min(vips.len())], false, None)
+                .iter()
+                .any(|r| {
+                    matches!(&r.tables, Tables::Tgw { table: t, .. } if t == table)
+                        && r.target == *target
+                })
+        })
+        .map(|server| server.name.clone())
+}
+
 /// Route state as AWS reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -546,6 +603,29 @@ gateways:
             &Target::TransitGateway("tgw-11111111".into())
         );
         assert!(routes.iter().all(|r| r.hops <= 1));
+    }
+
+    #[test]
+    fn anchor_is_shared_and_distinct() {
+        let text = REFERENCE.replace(
+            "tgw-attach-cccccccccccccccccc",
+            "tgw-attach-cccccccccccccccc",
+        );
+        let topology = topology(&text);
+        let vips = [Vip::parse("172.16.0.1").unwrap()];
+        let a = topology.server("server-a.test.local").unwrap();
+        let b = topology.server("server-b.test.local").unwrap();
+
+        let (table_a, _, target_a) = anchor(&topology, a, &vips).unwrap();
+        let (table_b, _, target_b) = anchor(&topology, b, &vips).unwrap();
+
+        assert_eq!(table_a, "tgw-rtb-aaaaaaaaaaaaaaaaa");
+        assert_eq!(table_a, table_b);
+        assert_ne!(target_a, target_b);
+        assert_eq!(
+            owner_of(&topology, &vips, &table_a, &target_b).as_deref(),
+            Some("server-b.test.local")
+        );
     }
 
     fn observed_route(target: Target, state: &str) -> ObservedRoute {

@@ -142,6 +142,14 @@ fn render_start(report: &StartReport) -> String {
     for warning in &report.warnings {
         let _ = writeln!(out, "{}: {warning}", t!("report.warning"));
     }
+    if let Some(conflict) = &report.conflict {
+        let owner = conflict.owner.clone().unwrap_or_else(|| "?".to_string());
+        let _ = writeln!(
+            out,
+            "{}",
+            t!("start.conflict", table = conflict.table, owner = owner)
+        );
+    }
 
     let count = |f: fn(&Outcome) -> bool| report.routes.iter().filter(|r| f(&r.outcome)).count();
     let changed = count(|o| matches!(o, Outcome::Changed { .. } | Outcome::Created));

@@ -263,3 +263,33 @@ fn rejected_credentials_exit_three() {
     assert!(run.stdout.contains("AuthFailure"), "{run:?}");
     assert_eq!(emulator.writes(), 0);
 }
+
+#[test]
+fn simultaneous_starts_end_consistent() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+    // Latency makes the two starts overlap: both read before either writes.
+    emulator.faults(r#"{"latency_ms": {"ap-northeast-1": 150, "ap-southeast-1": 150}}"#);
+
+    let runs = std::thread::scope(|scope| {
+        let a = scope.spawn(|| tgw_vip(&emulator, &layout.conf, &["--server", A, "start"]));
+        let b = scope.spawn(|| tgw_vip(&emulator, &layout.conf, &["--server", B, "start"]));
+        [a.join().unwrap(), b.join().unwrap()]
+    });
+    clear_faults(&emulator);
+
+    let status = tgw_vip(&emulator, &layout.conf, &["status"]);
+    let winner = if status.stdout.contains(&format!("routes to {A}")) {
+        A
+    } else if status.stdout.contains(&format!("routes to {B}")) {
+        B
+    } else {
+        panic!("routes are inconsistent after simultaneous starts: {status:?}\n{runs:?}");
+    };
+    let loser = if winner == A { B } else { A };
+
+    let run = tgw_vip(&emulator, &layout.conf, &["--server", winner, "monitor"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = tgw_vip(&emulator, &layout.conf, &["--server", loser, "monitor"]);
+    assert_eq!(run.code, 1, "{run:?}");
+}
