@@ -52,7 +52,7 @@ pub fn main() -> i32 {
         }
     };
     let status = runtime.block_on(run(&cli, started));
-    // Tasks still waiting on a region that does not answer must not keep
+    // Tasks still waiting on a region that does not respond must not keep
     // the process alive past its deadline.
     runtime.shutdown_timeout(Duration::from_millis(100));
     status.code()

@@ -28,7 +28,7 @@ use crate::plan::{ObservedRoute, ObservedTable, RouteState, Target};
 
 /// First backoff before a retry; each later wait doubles up to the cap.
 const RETRY_BASE: Duration = Duration::from_millis(200);
-/// Longest wait between two attempts of one call.
+/// Maximum wait between two attempts of one call.
 const RETRY_CAP: Duration = Duration::from_secs(5);
 /// Attempts per call, the first included, when the config sets none.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
@@ -538,7 +538,7 @@ async fn load_sdk_config(settings: &AwsSettings, home_region: &str) -> aws_types
 }
 
 /// Name of the pseudo-operation under which credential failures are
-/// reported; `resource` then holds the profile name.
+/// reported; `resource` then contains the profile name.
 pub const RESOLVE_CREDENTIALS: &str = "ResolveCredentials";
 
 async fn resolve_credentials(
@@ -658,7 +658,7 @@ fn kind_of_code(code: &str, message: &str, status: u16) -> ErrorKind {
         }
         "RouteAlreadyExists" => ErrorKind::AlreadyExists,
         "InvalidRoute.NotFound" => ErrorKind::NotFound,
-        // AWS answers ReplaceRoute on a missing route with this generic code.
+        // AWS returns this generic code for ReplaceRoute on a missing route.
         "InvalidParameterValue" if message.contains("no route") => ErrorKind::NotFound,
         _ if status >= 500 => ErrorKind::ServerError,
         "InternalError" | "ServiceUnavailable" | "Unavailable" | "InternalFailure" => {

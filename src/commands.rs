@@ -62,7 +62,7 @@ impl CommandError {
     }
 }
 
-/// What monitor does when AWS cannot be asked.
+/// The monitor policy for AWS API failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiErrorPolicy {
@@ -145,7 +145,7 @@ pub struct StatusRow {
     pub servers: Vec<String>,
 }
 
-/// Where the VIP routes to, as one word for scripts.
+/// The routing verdict, as one word for scripts.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "verdict", content = "server", rename_all = "snake_case")]
 pub enum Verdict {
@@ -450,7 +450,7 @@ pub async fn start(context: &Context, started: Instant) -> StartReport {
     }
 }
 
-/// Routes that differ from the plan. A VPC where no table holds the VIP
+/// Lists routes that differ from the plan. A VPC where no table has the VIP
 /// route at all counts too, because nothing there reaches the VIP.
 fn drift_of(desired: &[plan::DesiredRoute], diff: &Diff) -> Vec<Drift> {
     let mut drift: Vec<Drift> = diff

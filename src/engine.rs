@@ -3,7 +3,7 @@
 //! Each command builds the desired routes (pure), observes the managed
 //! tables with parallel reads, diffs (pure) and, for `start` and a repairing
 //! `monitor`, applies only what differs with parallel writes. Every AWS call
-//! runs under the command's deadline, so a region that does not answer
+//! runs under the command's deadline, so a region that does not respond
 //! delays the result by at most that long.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,7 +97,7 @@ pub fn desired(context: &Context) -> Vec<DesiredRoute> {
 /// at once.
 ///
 /// Reads for routes that are not required give up at `optional_cutoff`, so
-/// that a region that does not answer cannot hold back the writes in the
+/// that a region that does not respond cannot hold back the writes in the
 /// active region until the command's deadline.
 pub async fn observe(ec2: &Ec2, routes: &[DesiredRoute], optional_cutoff: Instant) -> Observation {
     let destinations: Vec<String> = routes

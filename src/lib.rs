@@ -30,7 +30,7 @@ pub enum ExitStatus {
     Failed = 1,
     /// Invalid usage or configuration; nothing was changed.
     Usage = 2,
-    /// AWS could not be reached or answered errors where the policy fails.
+    /// AWS could not be reached, or returned errors where the policy fails.
     AwsUnavailable = 3,
     /// A hook aborted the action.
     HookAborted = 4,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::topology::{Server, Topology};
 use crate::vip::Vip;
 
-/// Where a route sends traffic.
+/// The next hop of a route.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Target {
@@ -37,11 +37,11 @@ impl Target {
     }
 }
 
-/// Which tables a desired route applies to.
+/// The tables a desired route applies to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Tables {
-    /// Every table of the VPC that already holds a route for the VIP, plus
+    /// Every table of the VPC that already contains a route for the VIP, plus
     /// the tables listed for it in the config.
     Vpc { vpc: String, listed: Vec<String> },
     /// One route table of a Transit Gateway.
@@ -229,7 +229,7 @@ pub struct ObservedRoute {
     pub state: RouteState,
 }
 
-/// What one read returned for one table: the exact-destination routes.
+/// The exact-destination routes that one read returned for one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedTable {
     /// VPC tables: the route for each destination present in the table.
@@ -249,7 +249,7 @@ pub struct Observation {
     pub failed: BTreeMap<String, crate::aws::AwsError>,
 }
 
-/// What a route needs.
+/// The write a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -261,7 +261,7 @@ pub enum Action {
     Create,
 }
 
-/// Which kind of table a change is in.
+/// The kind of table a change is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TableKind {
@@ -299,7 +299,7 @@ pub struct Unobserved {
 pub struct Diff {
     pub changes: Vec<RouteChange>,
     pub unobserved: Vec<Unobserved>,
-    /// VPCs for which no table holds the VIP route and none is listed, so
+    /// VPCs for which no table contains the VIP route and none is listed, so
     /// nothing can be managed there.
     pub vpcs_without_route: Vec<(String, String)>,
 }
