@@ -97,20 +97,36 @@ fn second_start_makes_no_write() {
     assert!(run.stdout.contains("0 changed"), "{run:?}");
 }
 
-#[test]
-fn start_reads_once_per_region_and_table() {
-    let emulator = Emulator::start();
-    let layout = emulator.build("reference", &[]);
-    emulator.reset_counters();
-
-    start(&emulator, &layout, A);
-
-    let counters = emulator.counters();
+/// Asserts the calls of one region: DescribeRouteTables and
+/// SearchTransitGatewayRoutes, `reads` times each.
+fn assert_reads(counters: &serde_json::Value, reads: u64) {
     for region in [TOKYO, SINGAPORE] {
         let calls = &counters["calls"][region];
-        assert_eq!(calls["DescribeRouteTables"], 1, "{counters}");
-        assert_eq!(calls["SearchTransitGatewayRoutes"], 1, "{counters}");
+        assert_eq!(calls["DescribeRouteTables"], reads, "{counters}");
+        assert_eq!(calls["SearchTransitGatewayRoutes"], reads, "{counters}");
     }
+}
+
+#[test]
+fn reads_once_per_region_and_table() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+
+    // plan observes exactly as start does, without writing.
+    emulator.reset_counters();
+    let run = tgw_vip(&emulator, &layout.conf, &["--server", A, "plan"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_reads(&emulator.counters(), 1);
+
+    // A start that writes reads every route back once afterwards.
+    emulator.reset_counters();
+    start(&emulator, &layout, A);
+    assert_reads(&emulator.counters(), 2);
+
+    // A start with nothing to write reads once.
+    emulator.reset_counters();
+    start(&emulator, &layout, A);
+    assert_reads(&emulator.counters(), 1);
 }
 
 #[test]
