@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod hooks;
 pub mod messages;
 pub mod plan;
 pub mod report;
