@@ -239,11 +239,7 @@ fn load_hooks(cli: &Cli, config: &LoadedConfig) -> Result<Hooks, CommandError> {
     if !matches!(cli.command, Command::Start | Command::Monitor) {
         return Ok(Hooks::default());
     }
-    let dir = config
-        .path
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let dir = config.path.parent().map(PathBuf::from).unwrap_or_default();
     Hooks::load(&config.raw.hooks, &dir).map_err(|error| CommandError::Hook {
         error,
         status: ExitStatus::Usage,

@@ -102,7 +102,8 @@ fn run_pre_activate(
     let Some(function) = function_of(&session, file, "pre_activate")? else {
         return Ok(PreActivate::default());
     };
-    let failed = |err: mlua::Error| HookError::new(msg::hook_aborted(&file.display(), &error_text(&err)));
+    let failed =
+        |err: mlua::Error| HookError::new(msg::hook_aborted(&file.display(), &error_text(&err)));
 
     let collected: Shared<PreActivate> = Shared::default();
     let requests: Shared<Vec<Result<HookRoute, String>>> = Shared::default();
@@ -171,7 +172,10 @@ fn add_route_function(
         if let Err(text) = &route {
             return Err(mlua::Error::runtime(text.clone()));
         }
-        requests.lock().unwrap_or_else(|e| e.into_inner()).push(route);
+        requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(route);
         Ok(())
     })?;
     ctx.set("add_route", function)
@@ -193,7 +197,11 @@ fn checked_route(
 
     let (target, owner) = if fields.table.starts_with("tgw-rtb-") {
         if !fields.target.starts_with("tgw-attach-") {
-            return Err(msg::hook_route_target(&fields.table, &fields.target, "tgw-attach-"));
+            return Err(msg::hook_route_target(
+                &fields.table,
+                &fields.target,
+                "tgw-attach-",
+            ));
         }
         let owner = fields
             .gateway
@@ -206,9 +214,15 @@ fn checked_route(
         } else if fields.target.starts_with("tgw-") && !fields.target.starts_with("tgw-attach-") {
             Target::TransitGateway(fields.target)
         } else {
-            return Err(msg::hook_route_target(&fields.table, &fields.target, "eni-, tgw-"));
+            return Err(msg::hook_route_target(
+                &fields.table,
+                &fields.target,
+                "eni-, tgw-",
+            ));
         };
-        let owner = fields.vpc.ok_or_else(|| msg::hook_route_vpc(&fields.table))?;
+        let owner = fields
+            .vpc
+            .ok_or_else(|| msg::hook_route_vpc(&fields.table))?;
         (target, owner)
     } else {
         return Err(msg::hook_route_table(&fields.table));
@@ -235,15 +249,16 @@ fn gateway_of_table(gateways: &serde_json::Value, table: &str) -> Option<String>
 }
 
 fn skip_function(lua: &Lua, ctx: &Table, collected: Shared<PreActivate>) -> mlua::Result<()> {
-    let function = lua.create_function(move |_, (table, destination): (String, Option<String>)| {
-        info!(table = %table, "hook skipped a table");
-        collected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .skipped
-            .push((table, destination));
-        Ok(())
-    })?;
+    let function =
+        lua.create_function(move |_, (table, destination): (String, Option<String>)| {
+            info!(table = %table, "hook skipped a table");
+            collected
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .skipped
+                .push((table, destination));
+            Ok(())
+        })?;
     ctx.set("skip", function)
 }
 
@@ -256,7 +271,8 @@ fn run_post_activate<T: Serialize>(
     let Some(function) = function_of(&session, file, "post_activate")? else {
         return Ok(());
     };
-    let failed = |err: mlua::Error| HookError::new(msg::hook_failed(&file.display(), &error_text(&err)));
+    let failed =
+        |err: mlua::Error| HookError::new(msg::hook_failed(&file.display(), &error_text(&err)));
 
     let ctx = context_table(&session.lua, input).map_err(failed)?;
     function.call::<MultiValue>(ctx).map_err(failed)?;

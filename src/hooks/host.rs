@@ -77,7 +77,9 @@ fn join(parts: &[Value]) -> String {
         .iter()
         .map(|part| match part {
             Value::String(text) => text.to_string_lossy(),
-            other => other.to_string().unwrap_or_else(|_| other.type_name().into()),
+            other => other
+                .to_string()
+                .unwrap_or_else(|_| other.type_name().into()),
         })
         .collect();
     texts.join(" ")
@@ -122,7 +124,9 @@ fn run_program(
     deadline: Instant,
 ) -> mlua::Result<Table> {
     let seconds = match &options {
-        Some(options) => options.get::<Option<f64>>("timeout")?.unwrap_or(RUN_TIMEOUT),
+        Some(options) => options
+            .get::<Option<f64>>("timeout")?
+            .unwrap_or(RUN_TIMEOUT),
         None => RUN_TIMEOUT,
     };
     if !seconds.is_finite() || seconds <= 0.0 {
@@ -146,8 +150,14 @@ fn run_program(
     let result = lua.create_table()?;
     result.set("status", status)?;
     result.set("timed_out", timed_out)?;
-    result.set("stdout", lua.create_string(stdout.join().unwrap_or_default())?)?;
-    result.set("stderr", lua.create_string(stderr.join().unwrap_or_default())?)?;
+    result.set(
+        "stdout",
+        lua.create_string(stdout.join().unwrap_or_default())?,
+    )?;
+    result.set(
+        "stderr",
+        lua.create_string(stderr.join().unwrap_or_default())?,
+    )?;
     Ok(result)
 }
 

@@ -180,7 +180,11 @@ fn flat_drift(drift: &Value) -> Value {
         .into_iter()
         .map(|mut row| {
             let expected = row["expected"]["id"].clone();
-            let expected = if expected.is_null() { json!("blackhole") } else { expected };
+            let expected = if expected.is_null() {
+                json!("blackhole")
+            } else {
+                expected
+            };
             let actual = row["actual"]["target"]["id"].clone();
             let state = row["actual"]["state"].clone();
             row["expected"] = expected;
@@ -194,7 +198,10 @@ fn flat_drift(drift: &Value) -> Value {
 
 /// Turns the routes hooks added into desired routes. A VPC that the config
 /// already manages is rejected, because its tables are planned already.
-pub fn added_routes(context: &Context, added: &[HookRoute]) -> Result<Vec<DesiredRoute>, HookError> {
+pub fn added_routes(
+    context: &Context,
+    added: &[HookRoute],
+) -> Result<Vec<DesiredRoute>, HookError> {
     let active_region = context
         .topology
         .vpcs
@@ -211,7 +218,10 @@ pub fn added_routes(context: &Context, added: &[HookRoute]) -> Result<Vec<Desire
             }
         } else {
             if context.topology.vpcs.contains_key(&route.owner) {
-                return Err(HookError::new(msg::hook_vpc_managed(&route.hook, &route.owner)));
+                return Err(HookError::new(msg::hook_vpc_managed(
+                    &route.hook,
+                    &route.owner,
+                )));
             }
             Tables::Vpc {
                 vpc: route.owner.clone(),
@@ -242,7 +252,10 @@ fn merge_route(routes: &mut Vec<DesiredRoute>, route: DesiredRoute) {
                 && r.target == route.target
                 && matches!(&r.tables, Tables::Vpc { vpc: v, .. } if v == vpc)
         });
-        if let Some(Tables::Vpc { listed: existing, .. }) = same.map(|r| &mut r.tables) {
+        if let Some(Tables::Vpc {
+            listed: existing, ..
+        }) = same.map(|r| &mut r.tables)
+        {
             existing.extend(listed.iter().cloned());
             return;
         }
@@ -274,9 +287,9 @@ pub fn merge_diff(diff: &mut Diff, added: Diff) {
 /// Removes the changes in skipped tables (and destinations, when given).
 pub fn apply_skips(diff: &mut Diff, skipped: &[(String, Option<String>)]) {
     let is_skipped = |table: &str, destination: &str| {
-        skipped.iter().any(|(t, d)| {
-            t == table && d.as_deref().map_or(true, |d| d == destination)
-        })
+        skipped
+            .iter()
+            .any(|(t, d)| t == table && d.as_deref().map_or(true, |d| d == destination))
     };
     diff.changes
         .retain(|c| !is_skipped(&c.table, &c.destination));

@@ -122,7 +122,8 @@ impl HookFile {
 
     /// Creates a sandboxed state, runs the chunk and returns its table.
     pub(crate) fn open(&self, deadline: Instant) -> Result<Session, HookError> {
-        let failed = |err: mlua::Error| HookError::new(msg::hook_failed(&self.display(), &error_text(&err)));
+        let failed =
+            |err: mlua::Error| HookError::new(msg::hook_failed(&self.display(), &error_text(&err)));
         let lua = sandbox().map_err(failed)?;
         lua.set_memory_limit(MEMORY_LIMIT).map_err(failed)?;
         self.limit_time(&lua, deadline).map_err(failed)?;

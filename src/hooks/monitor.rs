@@ -60,13 +60,16 @@ fn ask(
     let Some(function) = function_of(&session, file, "on_monitor_fail")? else {
         return Ok(None);
     };
-    let failed = |err: mlua::Error| HookError::new(msg::hook_failed(&file.display(), &error_text(&err)));
+    let failed =
+        |err: mlua::Error| HookError::new(msg::hook_failed(&file.display(), &error_text(&err)));
 
     let ctx = to_lua(&session.lua, input).map_err(failed)?;
     let answer: Value = function.call(ctx).map_err(failed)?;
     let text = match &answer {
         Value::String(text) => text.to_string_lossy(),
-        other => other.to_string().unwrap_or_else(|_| other.type_name().to_string()),
+        other => other
+            .to_string()
+            .unwrap_or_else(|_| other.type_name().to_string()),
     };
     match text.as_str() {
         "repair" => Ok(Some(Decision::Repair)),

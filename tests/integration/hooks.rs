@@ -216,7 +216,11 @@ fn added_tgw_route_is_created() {
     emulator.reset_counters();
     let run = tgw_vip(&emulator, &layout.conf, &["--server", A, "start"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(emulator.writes(), 0, "the added route was not created: {run:?}");
+    assert_eq!(
+        emulator.writes(),
+        0,
+        "the added route was not created: {run:?}"
+    );
 }
 
 #[test]
@@ -258,7 +262,13 @@ fn example_client_vpc_routes() {
     forget_client(&layout, &client);
     emulator.aws(
         TOKYO,
-        &["delete-route", "--route-table-id", &table, "--destination-cidr-block", "172.16.0.1/32"],
+        &[
+            "delete-route",
+            "--route-table-id",
+            &table,
+            "--destination-cidr-block",
+            "172.16.0.1/32",
+        ],
     );
     use_examples(&layout, &["client-vpc-routes.lua"]);
     let spec = format!("{TOKYO}/{}/{table}", str_of(&client["vpc"]));
@@ -284,11 +294,18 @@ fn fake_clplogcmd(dir: &Path, record: &Path) -> String {
     let script = bin.join("clplogcmd");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\nfor arg in \"$@\"; do echo \"$arg\" >> '{}'; done\n", record.display()),
+        format!(
+            "#!/bin/sh\nfor arg in \"$@\"; do echo \"$arg\" >> '{}'; done\n",
+            record.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 #[test]
@@ -299,20 +316,31 @@ fn example_clusterpro_alert() {
     let path = fake_clplogcmd(&layout.dir, &record);
     use_examples(&layout, &["clusterpro-alert.lua"]);
 
-    let run = tgw_vip_env(&emulator, &layout.conf, &["--server", A, "start"], &[("PATH", &path)]);
+    let run = tgw_vip_env(
+        &emulator,
+        &layout.conf,
+        &["--server", A, "start"],
+        &[("PATH", &path)],
+    );
 
     assert_eq!(run.code, 0, "{run:?}");
     let args = std::fs::read_to_string(&record).expect("clplogcmd was not called");
     let args: Vec<&str> = args.lines().collect();
     assert_eq!(args[0], "-m", "{args:?}");
-    assert!(args[1].contains("routes to server-a.test.local"), "{args:?}");
+    assert!(
+        args[1].contains("routes to server-a.test.local"),
+        "{args:?}"
+    );
     assert_eq!(&args[2..], ["--alert", "-l", "INFO"], "{args:?}");
 }
 
 /// Accepts one HTTP request on 127.0.0.1 and sends its body back.
 fn webhook_server() -> (String, mpsc::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://127.0.0.1:{}/notify", listener.local_addr().unwrap().port());
+    let url = format!(
+        "http://127.0.0.1:{}/notify",
+        listener.local_addr().unwrap().port()
+    );
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
@@ -325,10 +353,16 @@ fn webhook_server() -> (String, mpsc::Receiver<String>) {
             if let Some((head, body)) = text.split_once("\r\n\r\n") {
                 let length = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
                     .unwrap_or(0);
                 if body.len() >= length || read == 0 {
-                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
                     let _ = sender.send(body.to_string());
                     return;
                 }
@@ -374,6 +408,10 @@ fn example_monitor_policy() {
     let client_table = str_of(&client["route_tables"][0]);
     let (tgw_a, _) = layout.gateway_in(TOKYO);
     let eni_a = str_of(&layout.server(A)["eni"]);
+    let client_vpc = str_of(&client["vpc"]);
+    layout.append_config(&format!(
+        "vpcs:\n  {client_vpc}:\n    routeTables: [{client_table}]\n"
+    ));
     tgw_vip(&emulator, &layout.conf, &["--server", A, "start"]);
     use_examples(&layout, &["monitor-client-repair.lua"]);
 
@@ -381,15 +419,36 @@ fn example_monitor_policy() {
         emulator.aws(
             region,
             &[
-                "replace-route", "--route-table-id", table, "--destination-cidr-block",
-                "172.16.0.1/32", "--network-interface-id", eni,
+                "replace-route",
+                "--route-table-id",
+                table,
+                "--destination-cidr-block",
+                "172.16.0.1/32",
+                "--network-interface-id",
+                eni,
             ],
         );
     };
-    repoint(TOKYO, &client_table, &eni_a);
-    let run = tgw_vip(&emulator, &layout.conf, &["--server", A, "--output", "json", "monitor"]);
+    emulator.aws(
+        TOKYO,
+        &[
+            "delete-route",
+            "--route-table-id",
+            &client_table,
+            "--destination-cidr-block",
+            "172.16.0.1/32",
+        ],
+    );
+    let run = tgw_vip(
+        &emulator,
+        &layout.conf,
+        &["--server", A, "--output", "json", "monitor"],
+    );
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("\"hook_decision\": \"repair\""), "{run:?}");
+    assert!(
+        run.stdout.contains("\"hook_decision\": \"repair\""),
+        "{run:?}"
+    );
     assert_eq!(target_in(&routes(&emulator, &layout), &client_table), tgw_a);
 
     let server_table = str_of(&layout.server(B)["route_tables"][0]);

@@ -1,5 +1,5 @@
 //! Integration tests: the tgw-vip binary against the EC2 emulator.
 
 mod engine;
-mod support;
 mod hooks;
+mod support;
