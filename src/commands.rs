@@ -135,7 +135,7 @@ pub struct MonitorReport {
     pub api_errors: Vec<AwsError>,
     pub repaired: Vec<RouteOutcome>,
     pub policy: ApiErrorPolicy,
-    /// The answer of the `on_monitor_fail` hooks, when one ran.
+    /// The decision of the `on_monitor_fail` hooks, when one ran.
     pub hook_decision: Option<Decision>,
     pub warnings: Vec<String>,
     pub exit_code: i32,

@@ -1,9 +1,10 @@
 //! `pre_activate` and `post_activate`, the hooks around the writes of
 //! `start`.
 //!
-//! `pre_activate` sees the planned changes and may add routes, skip tables
-//! or abort; nothing has been written when it runs. `post_activate` sees
-//! every outcome; its errors are logged and never change the exit code.
+//! `pre_activate` receives the planned changes and may add routes, skip
+//! tables or abort, because nothing has been written when it runs.
+//! `post_activate` receives every outcome. Its errors are logged and never
+//! change the exit code.
 
 use std::collections::BTreeSet;
 
@@ -16,7 +17,7 @@ use super::{error_text, function_of, to_lua, HookError, HookFile, Hooks, Shared}
 use crate::messages as msg;
 use crate::plan::Target;
 
-/// What every hook learns about the command.
+/// The context passed to `pre_activate`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreActivateInput {
     pub action: String,
@@ -30,7 +31,7 @@ pub struct PreActivateInput {
     pub changes: serde_json::Value,
 }
 
-/// A route that a hook asked for, checked against the config.
+/// A route requested by a hook, checked against the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookRoute {
     /// The path of the hook file that added the route.
@@ -82,7 +83,8 @@ impl Hooks {
         Ok(result)
     }
 
-    /// Runs every `post_activate` in order; failures are logged only.
+    /// Runs every `post_activate` in order and logs failures without
+    /// returning them.
     pub fn post_activate<T: Serialize>(&self, input: &T, deadline: Instant) {
         for file in &self.files {
             if let Err(err) = run_post_activate(file, input, deadline) {
@@ -131,7 +133,8 @@ fn run_pre_activate(
     Ok(result)
 }
 
-/// `return false, "reason"` aborts; any other return value continues.
+/// Returns the abort for `return false, "reason"`. Any other return
+/// value lets the start continue.
 fn check_abort(file: &HookFile, returned: &MultiValue) -> Result<(), HookError> {
     let mut values = returned.iter();
     if !matches!(values.next(), Some(Value::Boolean(false))) {

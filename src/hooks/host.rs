@@ -161,6 +161,9 @@ fn run_program(
     Ok(result)
 }
 
+// NOTE: the join waits for end of file, so a program that leaves a
+// background child holding stdout or stderr open blocks the hook past its
+// timeout.
 fn read_in_background<R: Read + Send + 'static>(
     pipe: Option<R>,
 ) -> std::thread::JoinHandle<Vec<u8>> {

@@ -72,7 +72,7 @@ fn change_of(change: &RouteChange) -> Value {
     })
 }
 
-/// The input of `pre_activate`: the command, the topology and the diff.
+/// Builds the context of `pre_activate`: the command, the topology and the diff.
 pub fn pre_activate(context: &Context, diff: &Diff) -> PreActivateInput {
     let (vips, destinations) = vips_of(context);
     let gateways: Vec<Value> = context
@@ -134,7 +134,7 @@ fn error_of(error: &AwsError) -> Value {
     })
 }
 
-/// The input of `post_activate`: every outcome and the timings.
+/// Builds the context of `post_activate`: every outcome and the timings.
 pub fn post_activate(
     context: &Context,
     routes: &[RouteOutcome],
@@ -153,7 +153,8 @@ pub fn post_activate(
     })
 }
 
-/// The input of `on_monitor_fail`. `drift` is the serialized drift list.
+/// Builds the context of `on_monitor_fail`. `drift` is the serialized
+/// drift list.
 pub fn monitor_fail(context: &Context, drift: &Value, api_errors: &[AwsError]) -> MonitorFailInput {
     let (vips, destinations) = vips_of(context);
     let servers: Vec<Value> = context

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use super::{error_text, function_of, location_of, to_lua, HookError, HookFile, Hooks};
 use crate::messages as msg;
 
-/// What a hook asks monitor to do.
+/// The action a hook requests from monitor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
@@ -20,7 +20,7 @@ pub enum Decision {
     Fail,
 }
 
-/// What `on_monitor_fail` receives.
+/// The context passed to `on_monitor_fail`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MonitorFailInput {
     pub action: String,
@@ -33,10 +33,10 @@ pub struct MonitorFailInput {
 }
 
 impl Hooks {
-    /// Asks every `on_monitor_fail` in order. The strictest answer wins
-    /// (fail over repair over ignore); None when no file defines the hook.
-    /// An error or an unknown answer is returned as an error, which the
-    /// caller treats as fail.
+    /// Runs every `on_monitor_fail` in order. The strictest decision wins
+    /// (fail over repair over ignore), and None means no file defines the
+    /// hook. An error or an unknown return value is returned as an error,
+    /// which the caller treats as fail.
     pub fn on_monitor_fail(
         &self,
         input: &MonitorFailInput,
