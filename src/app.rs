@@ -102,6 +102,7 @@ fn report_error(err: &CommandError) {
             print_error(&message, config.hint.as_deref());
         }
         CommandError::Usage { message, hint } => print_error(message, hint.as_deref()),
+        CommandError::Hook { error, .. } => print_error(&error.message, error.hint.as_deref()),
         CommandError::Aws(error) => {
             let hint = match error.kind {
                 ErrorKind::Credentials => msg::hint_credentials(),

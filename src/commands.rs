@@ -15,6 +15,7 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, ConfigError, LoadedConfig};
 use crate::converge;
 use crate::engine::{self, Context, RouteOutcome};
+use crate::hooks::{self, Decision, HookError, Hooks};
 use crate::messages as msg;
 use crate::plan::{self, Action, Diff, RouteChange, Tables};
 use crate::topology::{match_host, HostMatchError, Server, Topology};
@@ -39,6 +40,13 @@ pub enum CommandError {
     },
     #[error("{0}")]
     Aws(Box<AwsError>),
+    /// A hook file was rejected before AWS was contacted (exit 2) or a
+    /// hook aborted the action (exit 4).
+    #[error("{}", .error.message)]
+    Hook {
+        error: HookError,
+        status: ExitStatus,
+    },
 }
 
 impl From<ConfigError> for CommandError {
@@ -58,6 +66,7 @@ impl CommandError {
         match self {
             CommandError::Config(_) | CommandError::Usage { .. } => ExitStatus::Usage,
             CommandError::Aws(_) => ExitStatus::AwsUnavailable,
+            CommandError::Hook { status, .. } => *status,
         }
     }
 }
@@ -83,6 +92,7 @@ pub struct Request {
     pub repair: bool,
     pub aws: AwsSettings,
     pub deadline: Instant,
+    pub hooks: Hooks,
 }
 
 /// The result of a command, rendered by `report`.
@@ -128,6 +138,8 @@ pub struct MonitorReport {
     pub api_errors: Vec<AwsError>,
     pub repaired: Vec<RouteOutcome>,
     pub policy: ApiErrorPolicy,
+    /// The decision of the `on_monitor_fail` hooks, when one ran.
+    pub hook_decision: Option<Decision>,
     pub warnings: Vec<String>,
     pub exit_code: i32,
 }
@@ -208,6 +220,7 @@ pub fn prepare(cli: &Cli, started: Instant) -> Result<Request, CommandError> {
         server.as_ref().map_err(clone_usage)?;
     }
     let api_error_policy = api_error_policy(&config)?;
+    let hooks = load_hooks(cli, &config)?;
 
     Ok(Request {
         strict: cli.strict || config.raw.start.strict,
@@ -219,6 +232,20 @@ pub fn prepare(cli: &Cli, started: Instant) -> Result<Request, CommandError> {
         server,
         api_error_policy,
         deadline: started + timeout,
+        hooks,
+    })
+}
+
+/// Loads the hook files for the commands that run hooks. Relative paths
+/// are resolved against the config file's directory.
+fn load_hooks(cli: &Cli, config: &LoadedConfig) -> Result<Hooks, CommandError> {
+    if !matches!(cli.command, Command::Start | Command::Monitor) {
+        return Ok(Hooks::default());
+    }
+    let dir = config.path.parent().map(PathBuf::from).unwrap_or_default();
+    Hooks::load(&config.raw.hooks, &dir).map_err(|error| CommandError::Hook {
+        error,
+        status: ExitStatus::Usage,
     })
 }
 
@@ -352,7 +379,7 @@ pub async fn run(cli: &Cli, started: Instant) -> Result<Report, CommandError> {
 
     let context = connect(request).await?;
     let report = match cli.command {
-        Command::Start => Report::Start(start(&context.0, started).await),
+        Command::Start => Report::Start(start(&context.0, started).await?),
         Command::Monitor => Report::Monitor(monitor(&context.0, &context.1).await),
         Command::Status => Report::Status(status(&context.0).await),
         Command::Plan => Report::Plan(plan(&context.0).await),
@@ -393,6 +420,7 @@ async fn connect(request: Request) -> Result<(Context, MonitorSettings), Command
         strict: request.strict,
         ec2,
         deadline: request.deadline,
+        hooks: request.hooks,
     };
     Ok((context, settings))
 }
@@ -421,8 +449,9 @@ fn plan_warnings(context: &Context, desired: &[plan::DesiredRoute], diff: &Diff)
     warnings
 }
 
-/// Points every managed route at the context's server.
-pub async fn start(context: &Context, started: Instant) -> StartReport {
+/// Points every managed route at the context's server, running the
+/// `pre_activate` hooks before any write and `post_activate` after.
+pub async fn start(context: &Context, started: Instant) -> Result<StartReport, CommandError> {
     let desired = engine::desired(context);
     let observation = engine::observe(
         &context.ec2,
@@ -430,8 +459,11 @@ pub async fn start(context: &Context, started: Instant) -> StartReport {
         engine::optional_cutoff(&context.ec2),
     )
     .await;
-    let diff = plan::diff(&desired, &observation);
+    let mut diff = plan::diff(&desired, &observation);
     let warnings = plan_warnings(context, &desired, &diff);
+    if !context.hooks.is_empty() {
+        run_pre_activate(context, &mut diff).await?;
+    }
 
     let mut routes = engine::apply(&context.ec2, &diff).await;
     let conflict = converge::settle(context, &desired, &mut routes).await;
@@ -439,15 +471,43 @@ pub async fn start(context: &Context, started: Instant) -> StartReport {
         Some(_) => ExitStatus::Failed,
         None => engine::start_status(&routes),
     };
-    StartReport {
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    if !context.hooks.is_empty() {
+        let input = hooks::inputs::post_activate(context, &routes, elapsed_ms, status.code());
+        context.hooks.post_activate(&input, context.deadline);
+    }
+    Ok(StartReport {
         server: context.server.name.clone(),
         vips: vip_strings(context),
         routes,
         conflict,
         warnings,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms,
         exit_code: status.code(),
+    })
+}
+
+/// Runs `pre_activate`, then observes and diffs the routes it added and
+/// drops the tables it skipped. An abort ends the start with exit code 4.
+async fn run_pre_activate(context: &Context, diff: &mut Diff) -> Result<(), CommandError> {
+    let aborted = |error: HookError| CommandError::Hook {
+        error,
+        status: ExitStatus::HookAborted,
+    };
+    let input = hooks::inputs::pre_activate(context, diff);
+    let answer = context
+        .hooks
+        .pre_activate(&input, context.deadline)
+        .map_err(aborted)?;
+
+    let added = hooks::inputs::added_routes(context, &answer.added).map_err(aborted)?;
+    if !added.is_empty() {
+        let cutoff = engine::optional_cutoff(&context.ec2);
+        let observation = engine::observe(&context.ec2, &added, cutoff).await;
+        hooks::inputs::merge_diff(diff, plan::diff(&added, &observation));
     }
+    hooks::inputs::apply_skips(diff, &answer.skipped);
+    Ok(())
 }
 
 /// Lists routes that differ from the plan. A VPC where no table has the VIP
@@ -497,6 +557,7 @@ fn api_errors_of(diff: &Diff, observation: &plan::Observation) -> Vec<AwsError> 
 }
 
 /// Checks every managed route; drift fails, API errors follow the policy.
+/// With `on_monitor_fail` hooks, their decision replaces that behaviour.
 pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorReport {
     let desired = engine::desired(context);
     let observation = engine::observe(
@@ -506,13 +567,24 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
     )
     .await;
     let diff = plan::diff(&desired, &observation);
-    let warnings = plan_warnings(context, &desired, &diff);
+    let mut warnings = plan_warnings(context, &desired, &diff);
     let mut drift = drift_of(&desired, &diff);
     let mut api_errors = api_errors_of(&diff, &observation);
     let checked = diff.changes.len();
 
+    let found = !drift.is_empty() || !api_errors.is_empty();
+    let decision = if found && !context.hooks.is_empty() {
+        ask_monitor_hooks(context, &drift, &api_errors, &mut warnings)
+    } else {
+        None
+    };
+    let repair = match decision {
+        Some(decision) => decision == Decision::Repair,
+        None => !drift.is_empty() && settings.repair,
+    };
+
     let mut repaired = Vec::new();
-    if !drift.is_empty() && settings.repair {
+    if repair {
         warn!(tables = drift.len(), "drift found; repairing");
         repaired = engine::apply(&context.ec2, &diff).await;
         let observation = engine::observe(
@@ -526,13 +598,7 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
         api_errors = api_errors_of(&after, &observation);
     }
 
-    let status = if !drift.is_empty() {
-        ExitStatus::Failed
-    } else if !api_errors.is_empty() && settings.policy == ApiErrorPolicy::Fail {
-        ExitStatus::AwsUnavailable
-    } else {
-        ExitStatus::Success
-    };
+    let status = monitor_status(decision, &drift, &api_errors, settings.policy);
     MonitorReport {
         server: context.server.name.clone(),
         vips: vip_strings(context),
@@ -541,8 +607,50 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
         api_errors,
         repaired,
         policy: settings.policy,
+        hook_decision: decision,
         warnings,
         exit_code: status.code(),
+    }
+}
+
+/// Runs `on_monitor_fail`; a hook error becomes a warning and a fail.
+fn ask_monitor_hooks(
+    context: &Context,
+    drift: &[Drift],
+    api_errors: &[AwsError],
+    warnings: &mut Vec<String>,
+) -> Option<Decision> {
+    let drift = serde_json::to_value(drift).unwrap_or_default();
+    let input = hooks::inputs::monitor_fail(context, &drift, api_errors);
+    match context.hooks.on_monitor_fail(&input, context.deadline) {
+        Ok(decision) => decision,
+        Err(error) => {
+            let text = msg::hook_monitor_error(&error.message);
+            warn!("{text}");
+            warnings.push(text);
+            Some(Decision::Fail)
+        }
+    }
+}
+
+fn monitor_status(
+    decision: Option<Decision>,
+    drift: &[Drift],
+    api_errors: &[AwsError],
+    policy: ApiErrorPolicy,
+) -> ExitStatus {
+    match decision {
+        Some(Decision::Ignore) => return ExitStatus::Success,
+        Some(Decision::Fail) if drift.is_empty() => return ExitStatus::AwsUnavailable,
+        Some(Decision::Fail) => return ExitStatus::Failed,
+        _ => {}
+    }
+    if !drift.is_empty() {
+        ExitStatus::Failed
+    } else if !api_errors.is_empty() && policy == ApiErrorPolicy::Fail {
+        ExitStatus::AwsUnavailable
+    } else {
+        ExitStatus::Success
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Context {
     pub strict: bool,
     pub ec2: Ec2,
     pub deadline: Instant,
+    /// The config's hook files; empty for commands that run no hooks.
+    pub hooks: crate::hooks::Hooks,
 }
 
 /// What happened to one route.

@@ -2,5 +2,6 @@
 
 mod engine;
 mod faults;
+mod hooks;
 mod settings;
 mod support;
