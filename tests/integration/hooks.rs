@@ -407,7 +407,6 @@ fn example_monitor_policy() {
     let client = client_of(&layout);
     let client_table = str_of(&client["route_tables"][0]);
     let (tgw_a, _) = layout.gateway_in(TOKYO);
-    let eni_a = str_of(&layout.server(A)["eni"]);
     let client_vpc = str_of(&client["vpc"]);
     layout.append_config(&format!(
         "vpcs:\n  {client_vpc}:\n    routeTables: [{client_table}]\n"
