@@ -385,8 +385,9 @@ fn keepalived_master_runs_start() {
             .env("TGW_VIP", env!("CARGO_BIN_EXE_tgw-vip"))
             .env("CONFIG", &layout.conf)
             .env("SERVER", B)
-            .status()
+            .output()
             .unwrap()
+            .status
     };
 
     let backup = notify("BACKUP");
