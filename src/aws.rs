@@ -739,6 +739,8 @@ pub enum Permission {
 /// Maps a DryRun result: DryRunOperation means the caller holds the
 /// permission, UnauthorizedOperation means it does not. A call that
 /// succeeds outright (a service ignoring DryRun) also proves the permission.
+// The async calls in this module return the same unboxed AwsError.
+#[allow(clippy::result_large_err)]
 fn permission_of(result: Result<(), AwsError>) -> Result<Permission, AwsError> {
     match result {
         Ok(()) => Ok(Permission::Allowed),
