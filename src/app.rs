@@ -39,6 +39,9 @@ pub fn main() -> i32 {
         Lang::Ja => "ja",
     }));
     init_logging(cli.verbose);
+    if let Some(status) = crate::generate::run(&cli) {
+        return status.code();
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

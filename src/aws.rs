@@ -400,6 +400,293 @@ impl Ec2 {
         }
     }
 
+    /// Returns which of the VPC `ids` exist in `region`. A filter, unlike
+    /// an id list, lets AWS skip unknown ids instead of failing the call.
+    pub async fn existing_vpcs(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        self.call("DescribeVpcs", region, &ids.join(","), || async {
+            let request = self
+                .client(region)
+                .describe_vpcs()
+                .filters(filter("vpc-id", ids.iter().cloned()));
+            let mut found = BTreeMap::new();
+            for page in request
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Vec<_>>()
+                .await
+            {
+                let vpc = page?;
+                let id = vpc.vpc_id().unwrap_or_default().to_string();
+                found.insert(id.clone(), id);
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Returns the ENIs among `ids` that exist in `region`, each with its VPC.
+    pub async fn existing_enis(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        self.call(
+            "DescribeNetworkInterfaces",
+            region,
+            &ids.join(","),
+            || async {
+                let request = self
+                    .client(region)
+                    .describe_network_interfaces()
+                    .filters(filter("network-interface-id", ids.iter().cloned()));
+                let mut found = BTreeMap::new();
+                for page in request
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<Vec<_>>()
+                    .await
+                {
+                    let eni = page?;
+                    found.insert(
+                        eni.network_interface_id().unwrap_or_default().to_string(),
+                        eni.vpc_id().unwrap_or_default().to_string(),
+                    );
+                }
+                Ok(found)
+            },
+        )
+        .await
+    }
+
+    /// Returns the Transit Gateways among `ids` that exist in `region`.
+    pub async fn existing_transit_gateways(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        self.call(
+            "DescribeTransitGateways",
+            region,
+            &ids.join(","),
+            || async {
+                let request = self
+                    .client(region)
+                    .describe_transit_gateways()
+                    .filters(filter("transit-gateway-id", ids.iter().cloned()));
+                let mut found = BTreeMap::new();
+                for page in request
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<Vec<_>>()
+                    .await
+                {
+                    let id = page?.transit_gateway_id().unwrap_or_default().to_string();
+                    found.insert(id.clone(), id);
+                }
+                Ok(found)
+            },
+        )
+        .await
+    }
+
+    /// Returns the TGW route tables among `ids` that exist in `region`, each
+    /// with its Transit Gateway.
+    pub async fn existing_tgw_route_tables(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let operation = "DescribeTransitGatewayRouteTables";
+        self.call(operation, region, &ids.join(","), || async {
+            let request = self
+                .client(region)
+                .describe_transit_gateway_route_tables()
+                .filters(filter(
+                    "transit-gateway-route-table-id",
+                    ids.iter().cloned(),
+                ));
+            let mut found = BTreeMap::new();
+            for page in request
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Vec<_>>()
+                .await
+            {
+                let table = page?;
+                found.insert(
+                    table
+                        .transit_gateway_route_table_id()
+                        .unwrap_or_default()
+                        .to_string(),
+                    table.transit_gateway_id().unwrap_or_default().to_string(),
+                );
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Returns the TGW attachments among `ids` that exist in `region`, each
+    /// with its Transit Gateway.
+    pub async fn existing_tgw_attachments(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let operation = "DescribeTransitGatewayAttachments";
+        self.call(operation, region, &ids.join(","), || async {
+            let request = self
+                .client(region)
+                .describe_transit_gateway_attachments()
+                .filters(filter("transit-gateway-attachment-id", ids.iter().cloned()));
+            let mut found = BTreeMap::new();
+            for page in request
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Vec<_>>()
+                .await
+            {
+                let attachment = page?;
+                found.insert(
+                    attachment
+                        .transit_gateway_attachment_id()
+                        .unwrap_or_default()
+                        .to_string(),
+                    attachment
+                        .transit_gateway_id()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Returns the VPC route tables among `ids` that exist in `region`, each
+    /// with its VPC.
+    pub async fn existing_route_tables(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        self.call("DescribeRouteTables", region, &ids.join(","), || async {
+            let request = self
+                .client(region)
+                .describe_route_tables()
+                .filters(filter("route-table-id", ids.iter().cloned()));
+            let mut found = BTreeMap::new();
+            for page in request
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Vec<_>>()
+                .await
+            {
+                let table = page?;
+                found.insert(
+                    table.route_table_id().unwrap_or_default().to_string(),
+                    table.vpc_id().unwrap_or_default().to_string(),
+                );
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Asks AWS with DryRun whether a VPC route write would be authorized.
+    /// Nothing is changed: AWS answers DryRunOperation when it would be.
+    pub async fn probe_vpc_write(
+        &self,
+        region: &str,
+        table: &str,
+        destination: &str,
+        gateway: &str,
+        write: Write,
+    ) -> Result<Permission, AwsError> {
+        let v6 = destination.contains(':');
+        let result = match write {
+            Write::Replace => {
+                self.call("ReplaceRoute", region, table, || async {
+                    let request = self.client(region).replace_route().dry_run(true);
+                    let request = request.route_table_id(table).transit_gateway_id(gateway);
+                    let request = if v6 {
+                        request.destination_ipv6_cidr_block(destination)
+                    } else {
+                        request.destination_cidr_block(destination)
+                    };
+                    request.send().await.map(|_| ())
+                })
+                .await
+            }
+            Write::Create => {
+                self.call("CreateRoute", region, table, || async {
+                    let request = self.client(region).create_route().dry_run(true);
+                    let request = request.route_table_id(table).transit_gateway_id(gateway);
+                    let request = if v6 {
+                        request.destination_ipv6_cidr_block(destination)
+                    } else {
+                        request.destination_cidr_block(destination)
+                    };
+                    request.send().await.map(|_| ())
+                })
+                .await
+            }
+        };
+        permission_of(result)
+    }
+
+    /// Asks AWS with DryRun whether a TGW route write would be authorized.
+    pub async fn probe_tgw_write(
+        &self,
+        region: &str,
+        table: &str,
+        destination: &str,
+        attachment: &str,
+        write: Write,
+    ) -> Result<Permission, AwsError> {
+        let result = match write {
+            Write::Replace => {
+                self.call("ReplaceTransitGatewayRoute", region, table, || async {
+                    self.client(region)
+                        .replace_transit_gateway_route()
+                        .dry_run(true)
+                        .transit_gateway_route_table_id(table)
+                        .destination_cidr_block(destination)
+                        .transit_gateway_attachment_id(attachment)
+                        .send()
+                        .await
+                        .map(|_| ())
+                })
+                .await
+            }
+            Write::Create => {
+                self.call("CreateTransitGatewayRoute", region, table, || async {
+                    self.client(region)
+                        .create_transit_gateway_route()
+                        .dry_run(true)
+                        .transit_gateway_route_table_id(table)
+                        .destination_cidr_block(destination)
+                        .transit_gateway_attachment_id(attachment)
+                        .send()
+                        .await
+                        .map(|_| ())
+                })
+                .await
+            }
+        };
+        permission_of(result)
+    }
+
     /// Runs one AWS call with the concurrency limit, retries and deadline.
     async fn call<T, E, F, Fut>(
         &self,
@@ -456,6 +743,28 @@ impl Ec2 {
             );
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// The answer to a DryRun write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    Allowed,
+    Denied,
+}
+
+/// Maps a DryRun result: DryRunOperation means the caller holds the
+/// permission, UnauthorizedOperation means it does not. A call that
+/// succeeds outright (a service ignoring DryRun) also proves the permission.
+// The async calls in this module return the same unboxed AwsError.
+#[allow(clippy::result_large_err)]
+fn permission_of(result: Result<(), AwsError>) -> Result<Permission, AwsError> {
+    match result {
+        Ok(()) => Ok(Permission::Allowed),
+        Err(err) if err.code == "DryRunOperation" => Ok(Permission::Allowed),
+        Err(err) if err.kind == ErrorKind::Unauthorized => Ok(Permission::Denied),
+        Err(err) => Err(err),
     }
 }
 

@@ -57,6 +57,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum)]
     pub lang: Option<Lang>,
 
+    /// AWS account id (12 digits) for the ARNs that `iam-policy` prints;
+    /// without it the ARNs match any account (`*`).
+    #[arg(long, global = true, value_name = "ACCOUNT_ID")]
+    pub account: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -75,6 +80,21 @@ pub enum Command {
     Status,
     /// Show the changes a start on this server would make, without writing.
     Plan,
+    /// Check the config against AWS: every id exists, and every route write
+    /// is permitted (tested with DryRun, nothing is changed).
+    Check,
+    /// Print the least-privilege IAM policy (JSON) for this config.
+    IamPolicy,
+    /// Print a shell completion script.
+    #[command(hide = true)]
+    Completions {
+        /// Shell to generate the script for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

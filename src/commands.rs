@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::aws::{AwsError, AwsSettings, Ec2};
+use crate::check::{self, CheckReport};
 use crate::cli::{Cli, Command};
 use crate::config::{self, ConfigError, LoadedConfig};
 use crate::converge;
@@ -104,6 +105,8 @@ pub enum Report {
     Stop { server: String },
     Status(StatusReport),
     Plan(PlanReport),
+    Check(CheckReport),
+    IamPolicy { policy: serde_json::Value },
 }
 
 #[derive(Debug, Serialize)]
@@ -194,6 +197,8 @@ impl Report {
             Report::Stop { .. } => 0,
             Report::Status(r) => r.exit_code,
             Report::Plan(r) => r.exit_code,
+            Report::Check(r) => r.exit_code,
+            Report::IamPolicy { .. } => 0,
         };
         match code {
             0 => ExitStatus::Success,
@@ -216,7 +221,7 @@ pub fn prepare(cli: &Cli, started: Instant) -> Result<Request, CommandError> {
     let topology = Topology::build(&config)?;
     let vips = resolve_vips(cli, &config, &topology)?;
     let server = resolve_server(cli, &config, &topology);
-    if cli.command != Command::Status {
+    if !matches!(cli.command, Command::Status | Command::Check) {
         server.as_ref().map_err(clone_usage)?;
     }
     let api_error_policy = api_error_policy(&config)?;
@@ -371,6 +376,9 @@ fn api_error_policy(config: &LoadedConfig) -> Result<ApiErrorPolicy, ConfigError
 
 /// Runs the command named on the command line.
 pub async fn run(cli: &Cli, started: Instant) -> Result<Report, CommandError> {
+    if cli.command == Command::IamPolicy {
+        return iam_policy(cli);
+    }
     let request = prepare(cli, started)?;
     if cli.command == Command::Stop {
         let server = request.server.map(|s| s.name).unwrap_or_default();
@@ -383,9 +391,32 @@ pub async fn run(cli: &Cli, started: Instant) -> Result<Report, CommandError> {
         Command::Monitor => Report::Monitor(monitor(&context.0, &context.1).await),
         Command::Status => Report::Status(status(&context.0).await),
         Command::Plan => Report::Plan(plan(&context.0).await),
-        Command::Stop => unreachable!("stop returned above"),
+        Command::Check => Report::Check(check::check(&context.0).await),
+        Command::Stop | Command::IamPolicy | Command::Completions { .. } | Command::Man => {
+            unreachable!("handled before connecting")
+        }
     };
     Ok(report)
+}
+
+/// Builds the IAM policy from the config alone; needs no VIP, server or AWS.
+fn iam_policy(cli: &Cli) -> Result<Report, CommandError> {
+    let account = cli.account.as_deref().unwrap_or("*");
+    if !crate::iam::valid_account(account) {
+        return Err(CommandError::Usage {
+            message: msg::account_invalid(account),
+            hint: Some(msg::hint_account()),
+        });
+    }
+
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let config = config::load(&path)?;
+    let topology = Topology::build(&config)?;
+    let policy = crate::iam::policy(&topology, account);
+    Ok(Report::IamPolicy { policy })
 }
 
 /// Monitor settings that the context does not carry.

@@ -9,12 +9,15 @@ rust_i18n::i18n!("locales", fallback = "en");
 
 pub mod app;
 pub mod aws;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod converge;
 pub mod engine;
+pub mod generate;
 pub mod hooks;
+pub mod iam;
 pub mod messages;
 pub mod plan;
 pub mod report;

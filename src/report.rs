@@ -5,10 +5,12 @@ use std::fmt::Write as _;
 
 use rust_i18n::t;
 
+use crate::check::{CheckReport, Found, ResourceKind};
 use crate::commands::{
     ApiErrorPolicy, MonitorReport, PlanReport, Report, StartReport, StatusReport, Verdict,
 };
 use crate::engine::{Outcome, RouteOutcome};
+use crate::messages as msg;
 use crate::plan::{Action, ObservedRoute, Target};
 
 /// Renders a report as text in the active language.
@@ -19,11 +21,17 @@ pub fn render_text(report: &Report) -> String {
         Report::Stop { server } => format!("{}\n", t!("stop.done", server = server)),
         Report::Status(status) => render_status(status),
         Report::Plan(plan) => render_plan(plan),
+        Report::Check(check) => render_check(check),
+        Report::IamPolicy { policy } => render_policy(policy),
     }
 }
 
 /// Renders a report as one JSON document.
 pub fn render_json(report: &Report) -> String {
+    // The policy is printed as the document IAM accepts, in both formats.
+    if let Report::IamPolicy { policy } = report {
+        return render_policy(policy);
+    }
     let mut text = serde_json::to_string_pretty(report)
         .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
     text.push('\n');
@@ -360,6 +368,106 @@ fn render_plan(report: &PlanReport) -> String {
         .filter(|c| c.action != Action::Keep)
         .count();
     let _ = writeln!(out, "{}", t!("plan.summary", count = pending));
+    out
+}
+
+fn render_policy(policy: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(policy)
+        .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
+    text.push('\n');
+    text
+}
+
+fn kind_text(kind: ResourceKind) -> String {
+    match kind {
+        ResourceKind::Vpc => "VPC".to_string(),
+        ResourceKind::Eni => "ENI".to_string(),
+        ResourceKind::TransitGateway => "Transit Gateway".to_string(),
+        ResourceKind::TgwRouteTable => msg::kind_tgw_route_table(),
+        ResourceKind::TgwAttachment => msg::kind_tgw_attachment(),
+        ResourceKind::RouteTable => msg::kind_route_table(),
+    }
+}
+
+fn found_text(found: &Found) -> String {
+    match found {
+        Found::Exists => msg::found_exists(),
+        Found::NotFound => msg::found_not_found(),
+        Found::WrongParent { expected, actual } => msg::found_wrong_parent(expected, actual),
+        Found::NotChecked { code } => msg::not_checked(code),
+    }
+}
+
+fn render_check(report: &CheckReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", msg::check_resources_title());
+    let headers = [
+        header("col.region"),
+        msg::col_kind(),
+        msg::col_id(),
+        header("col.result"),
+    ];
+    let rows: Vec<Vec<String>> = report
+        .resources
+        .iter()
+        .map(|r| {
+            vec![
+                r.region.clone(),
+                kind_text(r.kind),
+                r.id.clone(),
+                found_text(&r.found),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&headers, &rows));
+
+    let _ = writeln!(out, "\n{}", msg::check_permissions_title());
+    let headers = [
+        header("col.region"),
+        header("col.table"),
+        msg::col_iam_action(),
+        header("col.result"),
+    ];
+    let rows: Vec<Vec<String>> = report
+        .permissions
+        .iter()
+        .map(|p| {
+            let result = match (&p.permission, &p.error) {
+                (Some(crate::aws::Permission::Allowed), _) => msg::permission_allowed(),
+                (Some(crate::aws::Permission::Denied), _) => msg::permission_denied(),
+                (None, error) => msg::not_checked(error.as_deref().unwrap_or("-")),
+            };
+            vec![p.region.clone(), p.table.clone(), p.action.clone(), result]
+        })
+        .collect();
+    out.push_str(&table(&headers, &rows));
+    out.push('\n');
+
+    out.push_str(&check_summary(report));
+    out
+}
+
+fn check_summary(report: &CheckReport) -> String {
+    let mut out = String::new();
+    for error in &report.api_errors {
+        let _ = writeln!(out, "{}: {error}", t!("report.warning"));
+    }
+    let bad = report
+        .resources
+        .iter()
+        .filter(|r| r.found != Found::Exists)
+        .count();
+    if bad > 0 {
+        let _ = writeln!(out, "{}", msg::check_resources_bad(bad));
+    }
+    if !report.missing_actions.is_empty() {
+        let actions = report.missing_actions.join(", ");
+        let _ = writeln!(out, "{}", msg::check_missing_actions(&actions));
+        let _ = writeln!(out, "{}: {}", t!("report.hint"), msg::hint_iam_policy());
+    }
+    if report.exit_code == 0 {
+        let _ = writeln!(out, "{}", msg::check_ok());
+    }
     out
 }
 

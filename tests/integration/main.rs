@@ -3,5 +3,6 @@
 mod engine;
 mod faults;
 mod hooks;
+mod ops;
 mod settings;
 mod support;
