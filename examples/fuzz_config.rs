@@ -26,13 +26,73 @@ use tgw_vip::vip::Vip;
 
 /// Fragments that often reach new paths in a YAML parser or in the checks.
 const TOKENS: &[&str] = &[
-    ":", ": ", "{", "}", "[", "]", ",", "- ", "\n", "\r\n", "  ", "\t", "\"", "'", "#", "&a ",
-    "*a", "!!str ", "!!binary ", "? ", "|\n", ">\n", "~", "null", "true", "yes", "0x1F", "1e999",
-    "-1", "4294967296", "\u{feff}", "\u{3000}", "\u{1F600}", "\\", "---\n", "...\n", "<<: *a\n",
-    "tgw-", "tgw-rtb-", "tgw-attach-", "vpc-", "eni-", "rtb-", "aaaaaaaa", "servers", "gateways",
-    "vpcs", "vips", "aws", "start", "monitor", "hooks", "type", "region", "routeTable",
-    "routeTables", "attaches", "peerings", "gateway", "cidrs", "onApiError", "ap-northeast-1",
-    "10.0.0.0/16", "172.16.0.1", "::1", "0.0.0.0/0", "/33",
+    ":",
+    ": ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "- ",
+    "\n",
+    "\r\n",
+    "  ",
+    "\t",
+    "\"",
+    "'",
+    "#",
+    "&a ",
+    "*a",
+    "!!str ",
+    "!!binary ",
+    "? ",
+    "|\n",
+    ">\n",
+    "~",
+    "null",
+    "true",
+    "yes",
+    "0x1F",
+    "1e999",
+    "-1",
+    "4294967296",
+    "\u{feff}",
+    "\u{3000}",
+    "\u{1F600}",
+    "\\",
+    "---\n",
+    "...\n",
+    "<<: *a\n",
+    "tgw-",
+    "tgw-rtb-",
+    "tgw-attach-",
+    "vpc-",
+    "eni-",
+    "rtb-",
+    "aaaaaaaa",
+    "servers",
+    "gateways",
+    "vpcs",
+    "vips",
+    "aws",
+    "start",
+    "monitor",
+    "hooks",
+    "type",
+    "region",
+    "routeTable",
+    "routeTables",
+    "attaches",
+    "peerings",
+    "gateway",
+    "cidrs",
+    "onApiError",
+    "ap-northeast-1",
+    "10.0.0.0/16",
+    "172.16.0.1",
+    "::1",
+    "0.0.0.0/0",
+    "/33",
 ];
 
 struct Options {
@@ -52,7 +112,9 @@ fn parse_options() -> Options {
         let value = args.next();
         let value = value.as_deref();
         match (arg.as_str(), value) {
-            ("--seconds", Some(v)) => options.seconds = v.parse().expect("--seconds takes a number"),
+            ("--seconds", Some(v)) => {
+                options.seconds = v.parse().expect("--seconds takes a number")
+            }
             ("--seed", Some(v)) => options.seed = v.parse().expect("--seed takes an integer"),
             ("--crashes", Some(v)) => options.crashes = PathBuf::from(v),
             _ => {
@@ -132,7 +194,13 @@ fn mutate(rng: &mut fastrand::Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
                 let lines: Vec<&[u8]> = other.split(|b| *b == b'\n').collect();
                 let line = lines[rng.usize(..lines.len())];
                 let starts: Vec<usize> = std::iter::once(0)
-                    .chain(input.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1))
+                    .chain(
+                        input
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, b)| **b == b'\n')
+                            .map(|(i, _)| i + 1),
+                    )
                     .collect();
                 let start = starts[rng.usize(..starts.len())].min(input.len());
                 let end = input[start..]
@@ -181,7 +249,11 @@ fn main() {
     let options = parse_options();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let corpus = load_corpus(&root);
-    assert!(!corpus.is_empty(), "no .conf files found under {}", root.display());
+    assert!(
+        !corpus.is_empty(),
+        "no .conf files found under {}",
+        root.display()
+    );
 
     // The hook records the panic message instead of printing it, so that
     // one report per crashing input is printed below.

@@ -231,9 +231,8 @@ fn every_expected_file_has_config() {
 #[test]
 fn oversized_config_is_rejected() {
     let work = tempfile::tempdir().expect("create a temporary directory");
-    let base = std::fs::read_to_string(crate::support::root().join("examples/tgw.conf"))
+    let mut text = std::fs::read_to_string(crate::support::root().join("examples/tgw.conf"))
         .expect("read examples/tgw.conf");
-    let mut text = base.clone();
     let filler = "# padding comment to exceed the size limit of the loader\n";
     while text.len() < HUGE_BYTES {
         text.push_str(filler);
