@@ -94,7 +94,7 @@ fn report_error(err: &CommandError) {
             let file = config.file.display().to_string();
             let location = match (config.line, config.key.is_empty()) {
                 (Some(line), false) => Some(msg::location_line(&file, line, &config.key)),
-                (Some(line), true) => Some(msg::location_line(&file, line, "-")),
+                (Some(line), true) => Some(msg::location_file_line(&file, line)),
                 (None, false) => Some(msg::location_key(&file, &config.key)),
                 (None, true) => None,
             };

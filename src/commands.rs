@@ -282,6 +282,13 @@ fn resolve_vips(
     config: &LoadedConfig,
     topology: &Topology,
 ) -> Result<Vec<Vip>, CommandError> {
+    // The `vips` list is checked even when --vip replaces it, so a broken
+    // entry is reported before a later run without --vip trips over it.
+    for (index, text) in config.raw.vips.iter().enumerate() {
+        if Vip::parse(text).is_none() {
+            return Err(invalid_vip(config, false, index, text));
+        }
+    }
     let from_cli = !cli.vips.is_empty();
     let texts = if from_cli {
         cli.vips.clone()
@@ -300,10 +307,11 @@ fn resolve_vips(
         let vip = Vip::parse(text).ok_or_else(|| invalid_vip(config, from_cli, index, text))?;
         for vpc in topology.vpcs.values() {
             if let Some(cidr) = vpc.cidrs.iter().find(|c| vip.is_inside(c)) {
-                return Err(CommandError::Usage {
-                    message: msg::vip_inside_vpc(text, &vpc.id, cidr),
-                    hint: Some(msg::hint_vip_outside()),
-                });
+                return Err(CommandError::from(config.error(
+                    &["vpcs", &vpc.id, "cidrs"],
+                    msg::vip_inside_vpc(text, &vpc.id, cidr),
+                    Some(msg::hint_vip_outside()),
+                )));
             }
         }
         if !vips.contains(&vip) {

@@ -137,12 +137,19 @@ pub struct LoadedConfig {
 }
 
 impl LoadedConfig {
-    /// Builds an error for `key` with the line where that key sits.
+    /// Builds an error for `key` with the line where that key sits. When
+    /// the full path cannot be found, such as an item of a flow list, the
+    /// line of the nearest enclosing key is used.
     pub fn error(&self, key: &[&str], message: String, hint: Option<String>) -> ConfigError {
+        let line = locate_item(&self.text, key).or_else(|| {
+            (1..=key.len())
+                .rev()
+                .find_map(|depth| locate_key(&self.text, &key[..depth]))
+        });
         ConfigError {
             file: self.path.clone(),
             key: key.join("."),
-            line: locate_key(&self.text, key),
+            line,
             message,
             hint,
         }
@@ -407,6 +414,38 @@ pub fn locate_key(text: &str, path: &[&str]) -> Option<usize> {
     found
 }
 
+/// Finds the line of a list item whose path ends in its index, such as
+/// `vips.1`, when the list is written as a block sequence (`- item` lines).
+fn locate_item(text: &str, path: &[&str]) -> Option<usize> {
+    let (index, parent) = path.split_last()?;
+    let index: usize = index.parse().ok()?;
+    let parent_line = locate_key(text, parent)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let parent_text = lines.get(parent_line - 1)?;
+    let parent_indent = parent_text.len() - parent_text.trim_start().len();
+
+    let mut items = 0;
+    for (offset, line) in lines.iter().enumerate().skip(parent_line) {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let is_item = trimmed == "-" || trimmed.starts_with("- ");
+        // A sequence may sit at the parent's own indentation in YAML.
+        if indent < parent_indent || (indent == parent_indent && !is_item) {
+            return None;
+        }
+        if is_item {
+            if items == index {
+                return Some(offset + 1);
+            }
+            items += 1;
+        }
+    }
+    None
+}
+
 fn line_has_key(trimmed: &str, key: &str) -> bool {
     let trimmed = trimmed.trim_start_matches("- ");
     let unquoted = trimmed
@@ -537,6 +576,20 @@ gateways:
         let text = "servers:\n  a: {vpc: vpc-1}\n  a: {vpc: vpc-2}\ngateways: {}\n";
         let err = parse_str(text).unwrap_err();
         assert!(err.message.contains("duplicate"), "{}", err.message);
+    }
+
+    #[test]
+    fn list_item_is_located() {
+        let text = "servers: {}\ngateways: {}\nvips:\n  - 172.16.0.1\n  # second\n  - 172.16.0.300\nhooks: [a.lua]\n";
+        let loaded = parse_str(text).unwrap();
+        assert_eq!(
+            loaded.error(&["vips", "1"], String::new(), None).line,
+            Some(6)
+        );
+        assert_eq!(
+            loaded.error(&["hooks", "0"], String::new(), None).line,
+            Some(7)
+        );
     }
 
     #[test]

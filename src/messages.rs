@@ -156,6 +156,7 @@ message!(hint_prefix, "report.hint");
 message!(warning_prefix, "report.warning");
 message!(location_line, "report.location_line", file: &str, line: usize, key: &str);
 message!(location_key, "report.location_key", file: &str, key: &str);
+message!(location_file_line, "report.location_file_line", file: &str, line: usize);
 message!(aws_failed, "aws.failed", operation: &str, resource: &str, region: &str, code: &str, message: &str);
 message!(hint_aws_unreachable, "aws.hint_unreachable");
 message!(hint_credentials, "aws.hint_credentials");

@@ -182,9 +182,13 @@ fn build_gateways(config: &LoadedConfig) -> Result<BTreeMap<String, Gateway>, Co
     if raw.gateways.is_empty() {
         return Err(config.error(&["gateways"], msg::gateways_empty(), None));
     }
+    // Every gateway id is checked first, so a malformed id is reported as
+    // such and not as an unknown peer of a gateway that sorts before it.
+    for id in raw.gateways.keys() {
+        check_id(config, &["gateways", id], id, "tgw-")?;
+    }
     for (id, gateway) in &raw.gateways {
         let key = |leaf: &'static str| vec!["gateways", id.as_str(), leaf];
-        check_id(config, &["gateways", id], id, "tgw-")?;
         if gateway.kind != "tgw" {
             return Err(config.error(
                 &key("type"),
