@@ -905,7 +905,7 @@ where
         }
         SdkError::TimeoutError(_) => (
             "RequestTimeout".to_string(),
-            DisplayErrorContext(err).to_string(),
+            root_cause(err),
             ErrorKind::Timeout,
         ),
         SdkError::DispatchFailure(failure) => {
@@ -921,11 +921,11 @@ where
                 ErrorKind::Credentials => "CredentialsNotLoaded",
                 _ => "ConnectionFailed",
             };
-            (code.to_string(), DisplayErrorContext(err).to_string(), kind)
+            (code.to_string(), root_cause(err), kind)
         }
         SdkError::ResponseError(_) => (
             "ResponseError".to_string(),
-            DisplayErrorContext(err).to_string(),
+            root_cause(err),
             ErrorKind::Connection,
         ),
         _ => {
@@ -945,6 +945,22 @@ where
         code,
         message,
         kind,
+    }
+}
+
+/// The innermost error of a transport failure, such as "Connection refused
+/// (os error 111)", which is what an operator can act on; the outer layers
+/// only repeat that the request could not be sent.
+fn root_cause(err: &dyn std::error::Error) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    let text = current.to_string();
+    if text.is_empty() {
+        DisplayErrorContext(err).to_string()
+    } else {
+        text
     }
 }
 

@@ -221,7 +221,12 @@ pub fn prepare(cli: &Cli, started: Instant) -> Result<Request, CommandError> {
     let topology = Topology::build(&config)?;
     let vips = resolve_vips(cli, &config, &topology)?;
     let server = resolve_server(cli, &config, &topology);
-    if !matches!(cli.command, Command::Status | Command::Check) {
+    // stop must succeed on every node a cluster manager runs it on, so it
+    // does not need the local host in `servers`.
+    if !matches!(
+        cli.command,
+        Command::Status | Command::Check | Command::Stop
+    ) {
         server.as_ref().map_err(clone_usage)?;
     }
     let api_error_policy = api_error_policy(&config)?;
@@ -389,7 +394,11 @@ pub async fn run(cli: &Cli, started: Instant) -> Result<Report, CommandError> {
     }
     let request = prepare(cli, started)?;
     if cli.command == Command::Stop {
-        let server = request.server.map(|s| s.name).unwrap_or_default();
+        let server = request.server.map(|s| s.name).unwrap_or_else(|_| {
+            hostname::get()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
         return Ok(Report::Stop { server });
     }
 

@@ -99,6 +99,16 @@ fn table_label(route: &RouteOutcome) -> String {
     }
 }
 
+/// Names the table of a failed route; a VPC whose tables could not be read
+/// is named by the VPC id.
+fn failure_label(route: &RouteOutcome) -> String {
+    if route.table.is_empty() {
+        t!("report.vpc_tables", vpc = route.owner).into_owned()
+    } else {
+        route.table.clone()
+    }
+}
+
 fn render_start(report: &StartReport) -> String {
     let mut out = String::new();
     let vips = report.vips.join(", ");
@@ -130,6 +140,7 @@ fn render_start(report: &StartReport) -> String {
         .collect();
     out.push_str(&table(&headers, &rows));
 
+    let mut shown: Vec<String> = Vec::new();
     for route in report.routes.iter().filter(|r| r.is_failure()) {
         let detail = match &route.outcome {
             Outcome::Failed { error } => format!("{}: {}", error.code, error.message),
@@ -141,11 +152,14 @@ fn render_start(report: &StartReport) -> String {
         } else {
             "start.failed_optional"
         };
-        let _ = writeln!(
-            out,
-            "{}",
-            t!(key, table = table_label(route), detail = detail)
-        );
+        let line = t!(key, table = failure_label(route), detail = detail).into_owned();
+        if !shown.contains(&line) {
+            let _ = writeln!(out, "{line}");
+            shown.push(line);
+        }
+    }
+    if !shown.is_empty() {
+        let _ = writeln!(out, "{}: {}", t!("report.hint"), t!("start.hint_failed"));
     }
     for warning in &report.warnings {
         let _ = writeln!(out, "{}: {warning}", t!("report.warning"));

@@ -1,4 +1,4 @@
 #! /bin/sh
 # CLUSTERPRO custom monitor: exit 0 while every VIP route points at this node.
-tgw-vip --vip 172.16.0.1 -c /etc/tgw.conf monitor
+/usr/local/bin/tgw-vip --vip 172.16.0.1 -c /etc/tgw.conf monitor
 exit $?
