@@ -14,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod converge;
 pub mod engine;
+pub mod imds;
 pub mod messages;
 pub mod plan;
 pub mod report;

@@ -162,4 +162,8 @@ message!(hint_credentials, "aws.hint_credentials");
 message!(credentials_missing, "aws.credentials_missing", profile: &str, detail: &str);
 message!(hint_unauthorized, "aws.hint_unauthorized");
 message!(deadline_command, "aws.deadline_command", seconds: f64);
+message!(imds_answer_invalid, "imds.answer_invalid", path: &str, answer: &str);
+message!(hint_imds, "imds.hint", server: &str);
+message!(source_dest_check_on, "eni.source_dest_check_on", eni: &str, server: &str);
+message!(source_dest_check_unread, "eni.source_dest_check_unread", eni: &str, error: &str);
 message!(internal_error, "report.internal_error", detail: &str);
