@@ -104,6 +104,7 @@ fn report_error(err: &CommandError) {
         CommandError::Usage { message, hint } => print_error(message, hint.as_deref()),
         CommandError::Aws(error) => {
             let hint = match error.kind {
+                _ if error.operation == crate::imds::OPERATION => msg::hint_imds_unreachable(),
                 ErrorKind::Credentials => msg::hint_credentials(),
                 ErrorKind::Unauthorized => msg::hint_unauthorized(),
                 _ => msg::hint_aws_unreachable(),

@@ -56,9 +56,13 @@ fn fake_imds(mode: Mode, eni: String) -> (String, Arc<AtomicUsize>) {
                     .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
                     .map(|l| l.split_once(':').unwrap().1.trim().to_string())
             };
+            let mut extra = String::new();
             let (status, body) = if request.starts_with("PUT /latest/api/token") {
                 match header("x-aws-ec2-metadata-token-ttl-seconds") {
-                    Some(_) => ("200 OK", TOKEN.to_string()),
+                    Some(ttl) => {
+                        extra = format!("X-aws-ec2-metadata-token-ttl-seconds: {ttl}\r\n");
+                        ("200 OK", TOKEN.to_string())
+                    }
                     None => ("400 Bad Request", String::new()),
                 }
             } else if header("x-aws-ec2-metadata-token").as_deref() != Some(TOKEN) {
@@ -86,7 +90,7 @@ fn fake_imds(mode: Mode, eni: String) -> (String, Arc<AtomicUsize>) {
             let mut stream = stream;
             let _ = write!(
                 stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }

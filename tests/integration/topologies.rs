@@ -312,6 +312,18 @@ fn several_vips_share_reads() {
     ];
     let run = tgw_vip_no_vip(&emulator, &layout.conf, &args, &[]);
 
+    // A start that writes reads once to plan and once more to verify its
+    // writes; each read covers both VIPs.
+    assert_eq!(run.code, 0, "{run:?}");
+    let counters = emulator.counters();
+    for region in [TOKYO, SINGAPORE] {
+        let calls = &counters["calls"][region];
+        assert_eq!(calls["DescribeRouteTables"], 2, "{counters}");
+        assert_eq!(calls["SearchTransitGatewayRoutes"], 4, "{counters}");
+    }
+
+    emulator.reset_counters();
+    let run = tgw_vip_no_vip(&emulator, &layout.conf, &args, &[]);
     assert_eq!(run.code, 0, "{run:?}");
     let counters = emulator.counters();
     for region in [TOKYO, SINGAPORE] {
@@ -319,6 +331,7 @@ fn several_vips_share_reads() {
         assert_eq!(calls["DescribeRouteTables"], 1, "{counters}");
         assert_eq!(calls["SearchTransitGatewayRoutes"], 2, "{counters}");
     }
+    assert_eq!(counters["writes"], 0, "{counters}");
     for vip in ["172.16.0.1/32", "172.16.0.2/32"] {
         assert_routed_to(&routes_for(&emulator, &layout, vip), &layout, B);
     }
