@@ -1,9 +1,9 @@
 //! Discovery of the local server's ENI through instance metadata (IMDSv2).
 //!
 //! Only `servers.<name>.eni: auto` in the config leads here, and only for the
-//! local server. The client asks for a session token with a PUT, sends it
-//! with each GET, and fetches a new token when a GET answers 401; the SDK's
-//! IMDS client (aws-config 1.x) does all three.
+//! local server. The SDK's IMDS client (aws-config 1.x) requests a session
+//! token with a PUT, sends it with each GET, and fetches a new token when a
+//! GET returns 401.
 
 use std::time::Duration;
 
@@ -22,17 +22,17 @@ const ATTEMPTS: u32 = 2;
 /// Session token lifetime requested with the PUT.
 const TOKEN_TTL: Duration = Duration::from_secs(300);
 
-/// Why the ENI could not be discovered.
+/// A failed ENI discovery.
 #[derive(Debug)]
 pub enum DiscoveryError {
-    /// The metadata service failed or did not answer in time.
+    /// The metadata service failed or timed out.
     Unavailable(AwsError),
-    /// The service answered, but not with a usable value.
+    /// The service returned an empty or malformed value.
     InvalidAnswer { path: String, answer: String },
 }
 
-/// The endpoint to ask: `aws.imdsEndpoint`, then the standard variable.
-/// `None` leaves the SDK's default endpoint in place.
+/// Picks the metadata endpoint: `aws.imdsEndpoint`, then the standard
+/// variable. `None` leaves the SDK's default endpoint in place.
 pub fn endpoint(settings: &AwsSettings) -> Option<String> {
     settings
         .imds_endpoint
