@@ -108,6 +108,7 @@ fn report_error(err: &CommandError) {
         CommandError::Hook { error, .. } => print_error(&error.message, error.hint.as_deref()),
         CommandError::Aws(error) => {
             let hint = match error.kind {
+                _ if error.operation == crate::imds::OPERATION => msg::hint_imds_unreachable(),
                 ErrorKind::Credentials => msg::hint_credentials(),
                 ErrorKind::Unauthorized => msg::hint_unauthorized(),
                 _ => msg::hint_aws_unreachable(),

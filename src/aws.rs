@@ -130,6 +130,8 @@ pub struct AwsSettings {
     pub call_timeout: Duration,
     pub max_attempts: u32,
     pub concurrency: usize,
+    /// Instance metadata endpoint from the config, for `eni: auto`.
+    pub imds_endpoint: Option<String>,
 }
 
 impl AwsSettings {
@@ -149,6 +151,7 @@ impl AwsSettings {
             call_timeout: seconds(raw.call_timeout, DEFAULT_CALL_TIMEOUT),
             max_attempts: raw.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1),
             concurrency: raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
+            imds_endpoint: raw.imds_endpoint.clone(),
         }
     }
 }
@@ -425,6 +428,26 @@ impl Ec2 {
                 found.insert(id.clone(), id);
             }
             Ok(found)
+        })
+        .await
+    }
+
+    /// Reads whether the source/destination check is on for `eni`. When it
+    /// is on, the instance drops packets addressed to the VIP.
+    pub async fn source_dest_check(&self, region: &str, eni: &str) -> Result<bool, AwsError> {
+        self.call("DescribeNetworkInterfaceAttribute", region, eni, || async {
+            let output = self
+                .client(region)
+                .describe_network_interface_attribute()
+                .network_interface_id(eni)
+                .attribute(aws_sdk_ec2::types::NetworkInterfaceAttribute::SourceDestCheck)
+                .send()
+                .await?;
+            // A missing value counts as on, so the warning errs on the safe side.
+            Ok(output
+                .source_dest_check()
+                .and_then(|value| value.value())
+                .unwrap_or(true))
         })
         .await
     }

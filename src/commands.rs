@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::aws::{AwsError, AwsSettings, Ec2};
 use crate::check::{self, CheckReport};
@@ -402,6 +402,13 @@ pub async fn run(cli: &Cli, started: Instant) -> Result<Report, CommandError> {
         return Ok(Report::Stop { server });
     }
 
+    let mut request = request;
+    if matches!(
+        cli.command,
+        Command::Start | Command::Monitor | Command::Plan
+    ) {
+        discover_local_eni(&mut request).await?;
+    }
     let context = connect(request).await?;
     let report = match cli.command {
         Command::Start => Report::Start(start(&context.0, started).await?),
@@ -434,6 +441,45 @@ fn iam_policy(cli: &Cli) -> Result<Report, CommandError> {
     let topology = Topology::build(&config)?;
     let policy = crate::iam::policy(&topology, account);
     Ok(Report::IamPolicy { policy })
+}
+
+/// Replaces `eni: auto` of the local server with the ENI id that instance
+/// metadata returns. Other servers keep `auto` and get no ENI route.
+async fn discover_local_eni(request: &mut Request) -> Result<(), CommandError> {
+    let Ok(server) = request.server.as_mut() else {
+        return Ok(());
+    };
+    if !server.discovers_eni() {
+        return Ok(());
+    }
+    match crate::imds::discover_eni(&request.aws, request.deadline).await {
+        Ok(eni) => {
+            info!(server = %server.name, eni = %eni, "ENI discovered through instance metadata");
+            server.eni = Some(eni);
+            Ok(())
+        }
+        Err(crate::imds::DiscoveryError::Unavailable(error)) => {
+            Err(CommandError::Aws(Box::new(error)))
+        }
+        Err(crate::imds::DiscoveryError::InvalidAnswer { path, answer }) => {
+            Err(CommandError::Usage {
+                message: msg::imds_answer_invalid(&path, &answer),
+                hint: Some(msg::hint_imds(&server.name)),
+            })
+        }
+    }
+}
+
+/// A warning when the active server's ENI forwards no VIP traffic because
+/// its source/destination check is on, or when the check cannot be read.
+async fn eni_warning(context: &Context) -> Option<String> {
+    let eni = context.server.eni_id()?;
+    let region = &context.topology.vpcs.get(&context.server.vpc)?.region;
+    match context.ec2.source_dest_check(region, eni).await {
+        Ok(false) => None,
+        Ok(true) => Some(msg::source_dest_check_on(eni, &context.server.name)),
+        Err(error) => Some(msg::source_dest_check_unread(eni, &error.to_string())),
+    }
 }
 
 /// Monitor settings that the context does not carry.
@@ -501,14 +547,17 @@ fn plan_warnings(context: &Context, desired: &[plan::DesiredRoute], diff: &Diff)
 /// `pre_activate` hooks before any write and `post_activate` after.
 pub async fn start(context: &Context, started: Instant) -> Result<StartReport, CommandError> {
     let desired = engine::desired(context);
-    let observation = engine::observe(
-        &context.ec2,
-        &desired,
-        engine::optional_cutoff(&context.ec2),
-    )
-    .await;
+    let (observation, eni_warning) = futures::join!(
+        engine::observe(
+            &context.ec2,
+            &desired,
+            engine::optional_cutoff(&context.ec2),
+        ),
+        eni_warning(context)
+    );
     let mut diff = plan::diff(&desired, &observation);
-    let warnings = plan_warnings(context, &desired, &diff);
+    let mut warnings = plan_warnings(context, &desired, &diff);
+    warnings.extend(eni_warning.inspect(|w| warn!("{w}")));
     if !context.hooks.is_empty() {
         run_pre_activate(context, &mut diff).await?;
     }
@@ -608,14 +657,17 @@ fn api_errors_of(diff: &Diff, observation: &plan::Observation) -> Vec<AwsError> 
 /// With `on_monitor_fail` hooks, their decision replaces that behaviour.
 pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorReport {
     let desired = engine::desired(context);
-    let observation = engine::observe(
-        &context.ec2,
-        &desired,
-        engine::optional_cutoff(&context.ec2),
-    )
-    .await;
+    let (observation, eni_warning) = futures::join!(
+        engine::observe(
+            &context.ec2,
+            &desired,
+            engine::optional_cutoff(&context.ec2),
+        ),
+        eni_warning(context)
+    );
     let diff = plan::diff(&desired, &observation);
     let mut warnings = plan_warnings(context, &desired, &diff);
+    warnings.extend(eni_warning.inspect(|w| warn!("{w}")));
     let mut drift = drift_of(&desired, &diff);
     let mut api_errors = api_errors_of(&diff, &observation);
     let checked = diff.changes.len();
@@ -714,7 +766,7 @@ pub async fn status(context: &Context) -> StatusReport {
                 server,
                 &context.vips,
                 false,
-                server.eni.as_deref(),
+                server.eni_id(),
             );
             (server, routes)
         })

@@ -94,6 +94,10 @@ pub struct RawAws {
     pub max_attempts: Option<u32>,
     /// Calls in flight at once across all regions.
     pub concurrency: Option<usize>,
+    /// Instance metadata endpoint for `eni: auto`, taking precedence over
+    /// AWS_EC2_METADATA_SERVICE_ENDPOINT.
+    #[serde(rename = "imdsEndpoint")]
+    pub imds_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -275,6 +279,7 @@ fn known_keys(path: &[String]) -> Option<&'static [&'static str]> {
             "callTimeout",
             "maxAttempts",
             "concurrency",
+            "imdsEndpoint",
         ]),
         (1, Some("start")) => Some(&["strict"]),
         (1, Some("monitor")) => Some(&["onApiError", "repair"]),

@@ -90,7 +90,7 @@ pub fn desired(context: &Context) -> Vec<DesiredRoute> {
         &context.server,
         &context.vips,
         context.strict,
-        context.server.eni.as_deref(),
+        context.server.eni_id(),
     )
 }
 

@@ -18,6 +18,7 @@ pub mod engine;
 pub mod generate;
 pub mod hooks;
 pub mod iam;
+pub mod imds;
 pub mod messages;
 pub mod plan;
 pub mod report;

@@ -17,6 +17,22 @@ pub struct Server {
     pub eni: Option<String>,
 }
 
+/// The `eni` value that asks tgw-vip to discover the local server's ENI
+/// through instance metadata (IMDSv2).
+pub const ENI_AUTO: &str = "auto";
+
+impl Server {
+    /// The ENI id given in the config, or the one discovered for `auto`.
+    pub fn eni_id(&self) -> Option<&str> {
+        self.eni.as_deref().filter(|eni| *eni != ENI_AUTO)
+    }
+
+    /// Whether the config asks for the ENI to be read from instance metadata.
+    pub fn discovers_eni(&self) -> bool {
+        self.eni.as_deref() == Some(ENI_AUTO)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gateway {
     pub id: String,
@@ -278,7 +294,7 @@ fn build_servers(config: &LoadedConfig) -> Result<Vec<Server>, ConfigError> {
             ));
         }
         check_id(config, &["servers", name, "vpc"], &server.vpc, "vpc-")?;
-        if let Some(eni) = &server.eni {
+        if let Some(eni) = server.eni.as_deref().filter(|eni| *eni != ENI_AUTO) {
             check_id(config, &["servers", name, "eni"], eni, "eni-")?;
         }
         servers.push(Server {

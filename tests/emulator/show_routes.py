@@ -3,6 +3,10 @@
 
 Usage:
     python3 tests/emulator/show_routes.py --endpoint http://127.0.0.1:PORT --ids DIR/ids.json [--json]
+        [--vip CIDR]
+
+--vip reads the routes of another destination than the layout's VIP, such
+as 172.16.0.2/32 or the IPv6 host route fd00::1/128.
 
 Reads the tables listed in ids.json (written by topology.py): each server's and
 client VPC's route tables (DescribeRouteTables) and each transit gateway's
@@ -52,7 +56,11 @@ def _vpc_rows(ec2: Any, owner: str, region: str, tables: list[str], vip_cidr: st
     rows = []
     for table_id in tables:
         route = next(
-            (r for r in by_id[table_id]["Routes"] if r.get("DestinationCidrBlock") == vip_cidr),
+            (
+                r
+                for r in by_id[table_id]["Routes"]
+                if vip_cidr in (r.get("DestinationCidrBlock"), r.get("DestinationIpv6CidrBlock"))
+            ),
             None,
         )
         row = {"kind": "vpc", "owner": owner, "region": region, "table": table_id,
@@ -82,9 +90,9 @@ def _tgw_row(ec2: Any, tgw: str, region: str, table_id: str, vip_cidr: str) -> d
     return row
 
 
-def read_vip_routes(endpoint: str, ids: dict[str, Any]) -> list[dict[str, str]]:
+def read_vip_routes(endpoint: str, ids: dict[str, Any], vip_cidr: str | None = None) -> list[dict[str, str]]:
     """Return one row per managed route table for the VIP route."""
-    vip_cidr = ids["vip_cidr"]
+    vip_cidr = vip_cidr or ids["vip_cidr"]
     regions = sorted(
         {server["region"] for server in ids["servers"].values()}
         | {client["region"] for client in ids.get("client_vpcs", {}).values()}
@@ -114,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint", required=True, help="emulator URL, http://127.0.0.1:PORT")
     parser.add_argument("--ids", required=True, help="ids.json written by topology.py")
     parser.add_argument("--json", action="store_true", help="print a JSON list of rows instead of a table")
+    parser.add_argument("--vip", help="destination CIDR to read instead of the layout's VIP (default from ids.json)")
     arguments = parser.parse_args(argv)
     try:
         ids = json.loads(Path(arguments.ids).read_text())
@@ -121,14 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot read ids file {arguments.ids}: {error}", file=sys.stderr)
         return 2
     try:
-        rows = read_vip_routes(arguments.endpoint, ids)
+        rows = read_vip_routes(arguments.endpoint, ids, arguments.vip)
     except EndpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if arguments.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(f"VIP {ids['vip_cidr']}")
+        print(f"VIP {arguments.vip or ids['vip_cidr']}")
         print(format_table(rows))
     return 0
 

@@ -3,7 +3,7 @@
 
 Usage:
     python3 tests/emulator/topology.py --endpoint http://127.0.0.1:PORT --out DIR
-        [--layout reference|client-vpc|mesh|chain] [--regions N]
+        [--layout reference|client-vpc|client-region|mesh|chain] [--regions N]
         [--tables-per-vpc K] [--no-eni]
 
 Per server region it creates what a real deployment has:
@@ -24,6 +24,10 @@ Layouts:
                 ap-southeast-1 (server-b.test.local, 10.1.0.0/16), one peering.
     client-vpc  reference plus a client VPC 10.2.0.0/16 in ap-northeast-1,
                 attached to that region's transit gateway.
+    client-region
+                reference plus a third region, us-east-1, with no server: its
+                own transit gateway, peered to both server gateways, and a
+                client VPC 10.2.0.0/16 attached to it.
     mesh        N regions (server-1.test.local ...), a peering between every pair.
     chain       N regions, peerings only between neighbours i and i+1; each TGW
                 routes only its neighbours' VPCs.
@@ -83,7 +87,9 @@ REGION_ORDER = [
     "sa-east-1",
     "eu-west-2",
 ]
-LAYOUTS = ("reference", "client-vpc", "mesh", "chain")
+LAYOUTS = ("reference", "client-vpc", "client-region", "mesh", "chain")
+# Region of the client-region layout's gateway without a server.
+CLIENT_REGION = "us-east-1"
 REFERENCE_SERVERS = ("server-a.test.local", "server-b.test.local")
 CLIENT_VPC_CIDR = "10.2.0.0/16"
 # Extra route tables get subnets 10.N.128.0/24 and up, so K is capped where
@@ -152,7 +158,7 @@ class TopologyBuilder:
             raise TopologyError(
                 f"--tables-per-vpc must be between 1 and {MAX_TABLES_PER_VPC}, got {tables_per_vpc}"
             )
-        if layout in ("reference", "client-vpc"):
+        if layout in ("reference", "client-vpc", "client-region"):
             if regions not in (None, 2):
                 raise TopologyError(f"the {layout} layout always has 2 regions, got --regions {regions}")
             names = list(REFERENCE_SERVERS)
@@ -166,7 +172,7 @@ class TopologyBuilder:
         self.tables_per_vpc = tables_per_vpc
         self.with_eni = with_eni
         self.sites = [ServerSite(name, REGION_ORDER[i], i) for i, name in enumerate(names)]
-        self.clients = ec2_clients(endpoint, [site.region for site in self.sites])
+        self.clients = ec2_clients(endpoint, [site.region for site in self.sites] + [CLIENT_REGION])
         self.peerings: list[dict[str, Any]] = []
         self.client_sites: list[ClientSite] = []
 
@@ -201,11 +207,19 @@ class TopologyBuilder:
     def build(self) -> dict[str, Any]:
         if self.layout == "client-vpc":
             self.client_sites.append(ClientSite("client-1", self.sites[0].region, CLIENT_VPC_CIDR))
+        if self.layout == "client-region":
+            # The client hub is a site without a server: it gets a VPC, a
+            # gateway and peerings like a server site, but no ENI in ids.
+            self.hub = ServerSite("client-1", CLIENT_REGION, 2)
+            self.client_sites.append(ClientSite("client-1", CLIENT_REGION, CLIENT_VPC_CIDR))
         with ThreadPoolExecutor(max_workers=BUILD_THREADS) as pool:
             _run_all(pool, [lambda site=site: self._build_region(site) for site in self.sites])
             _run_all(pool, [lambda pair=pair: self._peer(*pair) for pair in self._peered_pairs()])
             _run_all(pool, [lambda site=site: self._route_to_peers(site) for site in self.sites])
-            _run_all(pool, [lambda client=client: self._build_client_vpc(client) for client in self.client_sites])
+            if self.layout == "client-region":
+                self._build_client_region()
+            else:
+                _run_all(pool, [lambda client=client: self._build_client_vpc(client) for client in self.client_sites])
             _run_all(
                 pool,
                 [
@@ -341,6 +355,49 @@ class TopologyBuilder:
                 TransitGatewayAttachmentId=peer.peerings[site.tgw],
             )
 
+    def _build_client_region(self) -> None:
+        """Build the hub gateway without a server, peer it with every server
+        gateway, and attach the client VPC to it."""
+        hub = self.hub
+        client = self.client_sites[0]
+        ec2 = self.clients[hub.region]
+        hub.tgw = ec2.create_transit_gateway(
+            Description="tgw-vip test gateway for the client region",
+            Options={"DefaultRouteTableAssociation": "disable", "DefaultRouteTablePropagation": "disable"},
+        )["TransitGateway"]["TransitGatewayId"]
+        hub.tgw_route_table = ec2.create_transit_gateway_route_table(TransitGatewayId=hub.tgw)[
+            "TransitGatewayRouteTable"
+        ]["TransitGatewayRouteTableId"]
+        client.tgw = hub.tgw
+        client.vpc = ec2.create_vpc(CidrBlock=client.vpc_cidr)["Vpc"]["VpcId"]
+        client.subnet = self._subnet(ec2, client.vpc, "10.2.10.0/24", f"{hub.region}a")
+        client.attachment = ec2.create_transit_gateway_vpc_attachment(
+            TransitGatewayId=hub.tgw, VpcId=client.vpc, SubnetIds=[client.subnet]
+        )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+        hub.attachment = client.attachment
+        ec2.associate_transit_gateway_route_table(
+            TransitGatewayRouteTableId=hub.tgw_route_table, TransitGatewayAttachmentId=client.attachment
+        )
+        for site in self.sites:
+            self._peer(site, hub)
+            attachment = hub.peerings[site.tgw]
+            ec2.associate_transit_gateway_route_table(
+                TransitGatewayRouteTableId=hub.tgw_route_table, TransitGatewayAttachmentId=attachment
+            )
+            for cidr in (site.vpc_cidr,) + ((VIP_CIDR,) if site is self.sites[0] else ()):
+                ec2.create_transit_gateway_route(
+                    TransitGatewayRouteTableId=hub.tgw_route_table,
+                    DestinationCidrBlock=cidr,
+                    TransitGatewayAttachmentId=attachment,
+                )
+            self.clients[site.region].create_transit_gateway_route(
+                TransitGatewayRouteTableId=site.tgw_route_table,
+                DestinationCidrBlock=client.vpc_cidr,
+                TransitGatewayAttachmentId=attachment,
+            )
+        server_cidrs = [s.vpc_cidr for s in self.sites]
+        client.route_tables.append(self._route_table(ec2, client.vpc, client.subnet, hub.tgw, server_cidrs))
+
     # -- output ----------------------------------------------------------
 
     def ids(self) -> dict[str, Any]:
@@ -355,6 +412,14 @@ class TopologyBuilder:
                 "route_table": site.tgw_route_table,
                 "attachments": attachments,
                 "peerings": dict(site.peerings),
+            }
+        hub = getattr(self, "hub", None)
+        if hub is not None:
+            gateways[hub.tgw] = {
+                "region": hub.region,
+                "route_table": hub.tgw_route_table,
+                "attachments": {hub.attachment: self.client_sites[0].vpc},
+                "peerings": dict(hub.peerings),
             }
         return {
             "vip": VIP,

@@ -2,8 +2,11 @@
 
 mod corpus;
 mod engine;
+mod examples;
 mod faults;
 mod hooks;
+mod metadata;
 mod ops;
 mod settings;
 mod support;
+mod topologies;

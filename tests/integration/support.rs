@@ -133,6 +133,24 @@ impl Emulator {
         self.control("POST", "/_emulator/faults", json);
     }
 
+    /// Runs an `aws ec2` call against the emulator and returns its JSON
+    /// output, for calls that create something the test needs the id of.
+    pub fn aws_json(&self, region: &str, args: &[&str]) -> Value {
+        let output = Command::new("aws")
+            .args(["ec2", "--endpoint-url", &self.url(), "--region", region])
+            .args(["--output", "json"])
+            .args(args)
+            .envs(test_env())
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run aws: {err}; {INSTALL_HINT}"));
+        assert!(
+            output.status.success(),
+            "aws ec2 {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+    }
+
     /// Runs an `aws ec2` call against the emulator, as an operator would
     /// change a route behind tgw-vip's back.
     pub fn aws(&self, region: &str, args: &[&str]) {
@@ -239,9 +257,22 @@ pub fn tgw_vip(emulator: &Emulator, conf: &Path, args: &[&str]) -> Run {
 }
 
 pub fn tgw_vip_env(emulator: &Emulator, conf: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut full = vec!["--vip", "172.16.0.1"];
+    full.extend_from_slice(args);
+    tgw_vip_no_vip(emulator, conf, &full, env)
+}
+
+/// Runs tgw-vip without the default `--vip`, so the VIPs come from `args`
+/// or from the config's `vips` list.
+pub fn tgw_vip_no_vip(
+    emulator: &Emulator,
+    conf: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tgw-vip"));
     command
-        .args(["--vip", "172.16.0.1", "-c"])
+        .arg("-c")
         .arg(conf)
         .args(args)
         .env_clear()
@@ -264,9 +295,25 @@ pub struct RouteRow {
 
 /// Reads every managed VIP route of the layout, independently of tgw-vip.
 pub fn routes(emulator: &Emulator, layout: &Layout) -> Vec<RouteRow> {
+    let vip = layout.ids["vip_cidr"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    routes_for(emulator, layout, &vip)
+}
+
+/// Reads the route for `destination` in every managed table of the layout.
+pub fn routes_for(emulator: &Emulator, layout: &Layout, destination: &str) -> Vec<RouteRow> {
     let output = Command::new(python())
         .arg(root().join("tests/emulator/show_routes.py"))
-        .args(["--endpoint", &emulator.url(), "--json", "--ids"])
+        .args([
+            "--endpoint",
+            &emulator.url(),
+            "--json",
+            "--vip",
+            destination,
+            "--ids",
+        ])
         .arg(layout.dir.join("ids.json"))
         .output()
         .expect("run show_routes.py");
