@@ -458,9 +458,7 @@ async fn discover_local_eni(request: &mut Request) -> Result<(), CommandError> {
             server.eni = Some(eni);
             Ok(())
         }
-        Err(crate::imds::DiscoveryError::Unavailable(error)) => {
-            Err(CommandError::Aws(Box::new(error)))
-        }
+        Err(crate::imds::DiscoveryError::Unavailable(error)) => Err(CommandError::Aws(error)),
         Err(crate::imds::DiscoveryError::InvalidAnswer { path, answer }) => {
             Err(CommandError::Usage {
                 message: msg::imds_answer_invalid(&path, &answer),

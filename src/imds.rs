@@ -26,7 +26,7 @@ const TOKEN_TTL: Duration = Duration::from_secs(300);
 #[derive(Debug)]
 pub enum DiscoveryError {
     /// The metadata service failed or timed out.
-    Unavailable(AwsError),
+    Unavailable(Box<AwsError>),
     /// The service returned an empty or malformed value.
     InvalidAnswer { path: String, answer: String },
 }
@@ -69,12 +69,12 @@ fn build_client(settings: &AwsSettings) -> Result<Client, DiscoveryError> {
         .operation_timeout(settings.call_timeout * ATTEMPTS);
     if let Some(url) = endpoint(settings) {
         builder = builder.endpoint(&url).map_err(|err| {
-            DiscoveryError::Unavailable(error(
+            DiscoveryError::Unavailable(Box::new(error(
                 &url,
                 "InvalidEndpoint",
                 err.to_string(),
                 ErrorKind::Client,
-            ))
+            )))
         })?;
     }
     Ok(builder.build())
@@ -84,14 +84,14 @@ async fn fetch(client: &Client, path: &str, deadline: Instant) -> Result<String,
     let answer = match tokio::time::timeout_at(deadline, client.get(path)).await {
         Err(_) => {
             let message = crate::messages::deadline_passed();
-            return Err(DiscoveryError::Unavailable(error(
+            return Err(DiscoveryError::Unavailable(Box::new(error(
                 path,
                 "DeadlineExceeded",
                 message,
                 ErrorKind::Deadline,
-            )));
+            ))));
         }
-        Ok(Err(err)) => return Err(DiscoveryError::Unavailable(classify(path, &err))),
+        Ok(Err(err)) => return Err(DiscoveryError::Unavailable(Box::new(classify(path, &err)))),
         Ok(Ok(answer)) => answer,
     };
     let text = answer.as_ref().trim().to_string();

@@ -65,9 +65,10 @@ fn fake_imds(mode: Mode, eni: String) -> (String, Arc<AtomicUsize>) {
                     }
                     None => ("400 Bad Request", String::new()),
                 }
-            } else if header("x-aws-ec2-metadata-token").as_deref() != Some(TOKEN) {
-                ("401 Unauthorized", String::new())
-            } else if mode == Mode::RejectFirstGet && gets.fetch_add(1, Ordering::SeqCst) == 0 {
+            } else if header("x-aws-ec2-metadata-token").as_deref() != Some(TOKEN)
+                || (mode == Mode::RejectFirstGet && gets.fetch_add(1, Ordering::SeqCst) == 0)
+            {
+                // A missing token, or the first GET in the refresh case.
                 ("401 Unauthorized", String::new())
             } else {
                 counter.fetch_add(1, Ordering::SeqCst);
