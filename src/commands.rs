@@ -560,7 +560,14 @@ pub async fn start(context: &Context, started: Instant) -> Result<StartReport, C
         run_pre_activate(context, &mut diff).await?;
     }
 
-    let mut routes = engine::apply(&context.ec2, &diff).await;
+    // A required route that could not be read means the switch cannot
+    // complete, so nothing is written rather than half of it.
+    let blocked = diff.unobserved.iter().any(|u| u.route.required);
+    let withhold = blocked.then(msg::withheld_reason);
+    if blocked {
+        warn!("a required route could not be read; writing nothing");
+    }
+    let mut routes = engine::apply(&context.ec2, &diff, withhold.as_deref()).await;
     let conflict = converge::settle(context, &desired, &mut routes).await;
     let status = match conflict {
         Some(_) => ExitStatus::Failed,
@@ -684,7 +691,7 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
     let mut repaired = Vec::new();
     if repair {
         warn!(tables = drift.len(), "drift found; repairing");
-        repaired = engine::apply(&context.ec2, &diff).await;
+        repaired = engine::apply(&context.ec2, &diff, None).await;
         let observation = engine::observe(
             &context.ec2,
             &desired,

@@ -81,7 +81,7 @@ pub async fn settle(
             changes: pending,
             ..Diff::default()
         };
-        for rewritten in engine::apply(&context.ec2, &again).await {
+        for rewritten in engine::apply(&context.ec2, &again, None).await {
             record(outcomes, rewritten);
         }
     }

@@ -50,6 +50,11 @@ pub enum Outcome {
     NotRead {
         reason: String,
     },
+    /// Read and different, but not written because a required route could
+    /// not be read, which would have left a partial switch.
+    Withheld {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,7 +82,7 @@ impl RouteOutcome {
     fn error_kind(&self) -> Option<ErrorKind> {
         match &self.outcome {
             Outcome::Failed { error } => Some(error.kind),
-            Outcome::NotRead { .. } => Some(ErrorKind::Connection),
+            Outcome::NotRead { .. } | Outcome::Withheld { .. } => Some(ErrorKind::Connection),
             _ => None,
         }
     }
@@ -221,12 +226,16 @@ fn merge_tgw(observation: &mut Observation, table: String, contents: ObservedTab
 }
 
 /// Writes every pending change of `diff` at once and reports each route,
-/// the unchanged and unread ones included.
-pub async fn apply(ec2: &Ec2, diff: &Diff) -> Vec<RouteOutcome> {
+/// the unchanged and unread ones included. With `withhold`, nothing is
+/// written and each pending change is reported as withheld for that reason.
+pub async fn apply(ec2: &Ec2, diff: &Diff, withhold: Option<&str>) -> Vec<RouteOutcome> {
     let writes = diff.changes.iter().map(|change| async move {
         let started = Instant::now();
-        let outcome = match change.action {
-            Action::Keep => Outcome::Unchanged,
+        let outcome = match (change.action, withhold) {
+            (Action::Keep, _) => Outcome::Unchanged,
+            (_, Some(reason)) => Outcome::Withheld {
+                reason: reason.to_string(),
+            },
             _ => write_change(ec2, change).await,
         };
         log_outcome(change, &outcome);

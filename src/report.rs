@@ -88,6 +88,7 @@ fn outcome_text(outcome: &Outcome) -> String {
         Outcome::Created => t!("outcome.created").into_owned(),
         Outcome::Failed { error } => t!("outcome.failed", code = error.code).into_owned(),
         Outcome::NotRead { .. } => t!("outcome.not_read").into_owned(),
+        Outcome::Withheld { .. } => t!("outcome.withheld").into_owned(),
     }
 }
 
@@ -144,7 +145,7 @@ fn render_start(report: &StartReport) -> String {
     for route in report.routes.iter().filter(|r| r.is_failure()) {
         let detail = match &route.outcome {
             Outcome::Failed { error } => format!("{}: {}", error.code, error.message),
-            Outcome::NotRead { reason } => reason.clone(),
+            Outcome::NotRead { reason } | Outcome::Withheld { reason } => reason.clone(),
             _ => continue,
         };
         let key = if route.required {
@@ -176,7 +177,12 @@ fn render_start(report: &StartReport) -> String {
     let count = |f: fn(&Outcome) -> bool| report.routes.iter().filter(|r| f(&r.outcome)).count();
     let changed = count(|o| matches!(o, Outcome::Changed { .. } | Outcome::Created));
     let unchanged = count(|o| matches!(o, Outcome::Unchanged));
-    let failed = count(|o| matches!(o, Outcome::Failed { .. } | Outcome::NotRead { .. }));
+    let failed = count(|o| {
+        matches!(
+            o,
+            Outcome::Failed { .. } | Outcome::NotRead { .. } | Outcome::Withheld { .. }
+        )
+    });
     let _ = writeln!(
         out,
         "{}",

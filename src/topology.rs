@@ -422,6 +422,48 @@ fn check_id(
     ))
 }
 
+/// Commercial, China and GovCloud regions with EC2 as of 2025, from the
+/// AWS general reference. Used only to warn about a likely typo.
+const KNOWN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
 fn check_region(config: &LoadedConfig, key: &[&str], region: &str) -> Result<(), ConfigError> {
     let parts: Vec<&str> = region.split('-').collect();
     let well_formed = parts.len() >= 3
@@ -433,10 +475,14 @@ fn check_region(config: &LoadedConfig, key: &[&str], region: &str) -> Result<(),
         && parts
             .last()
             .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
-    if well_formed {
-        return Ok(());
+    if !well_formed {
+        return Err(config.error(key, msg::region_malformed(region), Some(msg::hint_region())));
     }
-    Err(config.error(key, msg::region_malformed(region), Some(msg::hint_region())))
+    // A new region must not be rejected, so an unknown name only warns.
+    if !KNOWN_REGIONS.contains(&region) {
+        tracing::warn!("{}", msg::region_unknown(region, &key.join(".")));
+    }
+    Ok(())
 }
 
 /// Finds the server entry for a host name: exact match first, then the same

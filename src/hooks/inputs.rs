@@ -116,6 +116,7 @@ fn outcome_of(outcome: &RouteOutcome) -> Value {
         Outcome::Created => ("created", json!({})),
         Outcome::Failed { error } => ("failed", json!({"error": error_of(error)})),
         Outcome::NotRead { reason } => ("not_read", json!({"reason": reason})),
+        Outcome::Withheld { reason } => ("withheld", json!({"reason": reason})),
     };
     value["result"] = json!(result);
     if let (Some(target), Some(extra)) = (value.as_object_mut(), extra.as_object()) {

@@ -293,3 +293,22 @@ fn simultaneous_starts_end_consistent() {
     let run = tgw_vip(&emulator, &layout.conf, &["--server", loser, "monitor"]);
     assert_eq!(run.code, 1, "{run:?}");
 }
+
+#[test]
+fn unknown_region_warns_and_exits_three() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+    let text = std::fs::read_to_string(&layout.conf).unwrap();
+    std::fs::write(&layout.conf, text.replace(SINGAPORE, "xx-nowhere-1")).unwrap();
+
+    let run = tgw_vip(
+        &emulator,
+        &layout.conf,
+        &["--server", B, "--timeout", "6", "start"],
+    );
+
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("xx-nowhere-1"), "{run:?}");
+    assert!(run.stderr.contains("not a known AWS region"), "{run:?}");
+    assert_eq!(emulator.writes(), 0, "{run:?}");
+}
