@@ -225,6 +225,12 @@ def failover_figures(binary: Path, emulator: Emulator, workdir: Path, args) -> d
     run_timed(tgw_vip(binary, conf, A, "monitor"), env)
     monitor_calls = emulator.counters()
 
+    # A script's monitor makes the same reads as its failover, and no write.
+    reads = [c for c in baseline_commands(ids, A, emulator.url) if c[2].startswith(("describe", "search"))]
+    emulator.reset_counters()
+    baseline_monitor = statistics.median(run_baseline(reads, env) for _ in range(args.baseline_runs))
+    baseline_monitor_calls = emulator.counters()["total"] // args.baseline_runs
+
     return {
         "tool_median": statistics.median(tool_times),
         "tool_times": tool_times,
@@ -241,6 +247,8 @@ def failover_figures(binary: Path, emulator: Emulator, workdir: Path, args) -> d
         "monitor_cpu": statistics.median(m[1] for m in monitor),
         "monitor_rss_kib": max(m[2] for m in monitor),
         "monitor_calls": monitor_calls["total"],
+        "baseline_monitor": baseline_monitor,
+        "baseline_monitor_calls": baseline_monitor_calls,
     }
 
 
@@ -383,7 +391,9 @@ the injected latency, not AWS's; the ratios are what carries over.
 ## One monitor run
 
 Wall time {seconds(f['monitor_wall'])}, CPU time {seconds(f['monitor_cpu'])}, peak memory
-{f['monitor_rss_kib'] / 1024:.1f} MiB (getrusage of the child process), {f['monitor_calls']} API calls.
+{f['monitor_rss_kib'] / 1024:.1f} MiB (getrusage of the child process), {f['monitor_calls']} API calls
+(the route reads and the ENI's source/destination check). The AWS CLI script's monitor, the same
+route reads one process each, takes {seconds(f['baseline_monitor'])} and {f['baseline_monitor_calls']} calls.
 
 ## Scale: 5 regions in a full mesh
 
@@ -429,7 +439,8 @@ emulator.
 
 ## monitor 1 回
 
-経過時間 {seconds(f['monitor_wall'])}、CPU 時間 {seconds(f['monitor_cpu'])}、最大メモリ {f['monitor_rss_kib'] / 1024:.1f} MiB (子プロセスの getrusage)、API 呼び出し {f['monitor_calls']} 回。
+経過時間 {seconds(f['monitor_wall'])}、CPU 時間 {seconds(f['monitor_cpu'])}、最大メモリ {f['monitor_rss_kib'] / 1024:.1f} MiB (子プロセスの getrusage)、API 呼び出し {f['monitor_calls']} 回 (経路の読み取りと ENI の送信元/送信先チェック)。
+AWS CLI スクリプトの monitor (同じ経路の読み取りを 1 回 1 プロセスで実行) は {seconds(f['baseline_monitor'])}、呼び出し {f['baseline_monitor_calls']} 回です。
 
 ## 規模: 5 リージョンのフルメッシュ
 
