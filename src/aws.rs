@@ -2,7 +2,7 @@
 //!
 //! `Ec2` wraps one EC2 client per region behind methods that speak of route
 //! tables and routes. Each call has a per-attempt timeout, is retried with
-//! jittered exponential backoff on throttling, 5xx answers and transport
+//! jittered exponential backoff on throttling, 5xx responses and transport
 //! errors, and never outlives the command's deadline. The SDK's own retry
 //! loop is turned off so that each retry is logged with the table id.
 
@@ -39,7 +39,7 @@ pub const DEFAULT_CALL_TIMEOUT: f64 = 10.0;
 /// Calls in flight at once, when the config sets none.
 pub const DEFAULT_CONCURRENCY: usize = 32;
 
-/// How an AWS call failed, in the terms that decide retries and exit codes.
+/// The class of an AWS call failure, in the terms that decide retries and exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
@@ -67,7 +67,7 @@ impl ErrorKind {
         )
     }
 
-    /// Whether the failure means AWS could not be reached or used at all,
+    /// Tells whether the failure means AWS could not be reached or used at all,
     /// as opposed to AWS rejecting this one request.
     pub fn is_unreachable(self) -> bool {
         matches!(
@@ -107,7 +107,7 @@ impl fmt::Display for AwsError {
 impl std::error::Error for AwsError {}
 
 impl AwsError {
-    /// An error for unit tests of code that only reads the fields.
+    /// Builds an error for unit tests of code that only reads the fields.
     pub fn test(operation: &str, code: &str) -> Self {
         AwsError {
             operation: operation.to_string(),
@@ -627,7 +627,7 @@ impl Ec2 {
     }
 
     /// Asks AWS with DryRun whether a VPC route write would be authorized.
-    /// Nothing is changed: AWS answers DryRunOperation when it would be.
+    /// Nothing is changed, and AWS returns DryRunOperation when it would be.
     pub async fn probe_vpc_write(
         &self,
         region: &str,
@@ -769,7 +769,7 @@ impl Ec2 {
     }
 }
 
-/// The answer to a DryRun write.
+/// The result of a DryRun write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
@@ -777,7 +777,7 @@ pub enum Permission {
     Denied,
 }
 
-/// Maps a DryRun result: DryRunOperation means the caller holds the
+/// Maps a DryRun result: DryRunOperation means the caller has the
 /// permission, UnauthorizedOperation means it does not. A call that
 /// succeeds outright (a service ignoring DryRun) also proves the permission.
 // The async calls in this module return the same unboxed AwsError.
@@ -971,9 +971,9 @@ where
     }
 }
 
-/// The innermost error of a transport failure, such as "Connection refused
-/// (os error 111)", which is what an operator can act on; the outer layers
-/// only repeat that the request could not be sent.
+/// Returns the innermost error of a transport failure, such as "Connection
+/// refused (os error 111)", because that is what an operator can act on. The
+/// outer layers only repeat that the request could not be sent.
 fn root_cause(err: &dyn std::error::Error) -> String {
     let mut current = err;
     while let Some(source) = current.source() {

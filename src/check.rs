@@ -3,7 +3,7 @@
 //!
 //! A typo in an id or a missing IAM permission otherwise shows up only when
 //! the cluster fails over. `check` looks up every id the config names with
-//! Describe calls in its region, and asks AWS with DryRun whether each route
+//! Describe calls in its region, and checks with DryRun whether each route
 //! write that `start` may make is authorized. DryRun changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,7 +65,7 @@ pub struct ResourceCheck {
     pub found: Found,
 }
 
-/// The DryRun answer for one write on one route table.
+/// The DryRun result for one write on one route table.
 #[derive(Debug, Clone, Serialize)]
 pub struct PermissionCheck {
     pub region: String,
@@ -203,7 +203,7 @@ async fn look_up(context: &Context, expected: &[Expected]) -> (Vec<ResourceCheck
     (checks, errors)
 }
 
-/// Judges one id against the answer of its Describe call, which maps each
+/// Judges one id against the result of its Describe call, which maps each
 /// existing id to its owner.
 fn found_of(item: &Expected, answer: &Result<BTreeMap<String, String>, AwsError>) -> Found {
     let existing = match answer {

@@ -468,7 +468,7 @@ async fn discover_local_eni(request: &mut Request) -> Result<(), CommandError> {
     }
 }
 
-/// A warning when the active server's ENI forwards no VIP traffic because
+/// Returns a warning when the active server's ENI forwards no VIP traffic because
 /// its source/destination check is on, or when the check cannot be read.
 async fn eni_warning(context: &Context) -> Option<String> {
     let eni = context.server.eni_id()?;
@@ -541,21 +541,27 @@ fn plan_warnings(context: &Context, desired: &[plan::DesiredRoute], diff: &Diff)
     warnings
 }
 
+/// Reads the routes of `desired` and, at the same time, the source/destination
+/// check of the active server's ENI, then diffs and collects the warnings.
+async fn observe_active(
+    context: &Context,
+    desired: &[plan::DesiredRoute],
+) -> (plan::Observation, Diff, Vec<String>) {
+    let (observation, eni_warning) = futures::join!(
+        engine::observe(&context.ec2, desired, engine::optional_cutoff(&context.ec2),),
+        eni_warning(context)
+    );
+    let diff = plan::diff(desired, &observation);
+    let mut warnings = plan_warnings(context, desired, &diff);
+    warnings.extend(eni_warning.inspect(|w| warn!("{w}")));
+    (observation, diff, warnings)
+}
+
 /// Points every managed route at the context's server, running the
 /// `pre_activate` hooks before any write and `post_activate` after.
 pub async fn start(context: &Context, started: Instant) -> Result<StartReport, CommandError> {
     let desired = engine::desired(context);
-    let (observation, eni_warning) = futures::join!(
-        engine::observe(
-            &context.ec2,
-            &desired,
-            engine::optional_cutoff(&context.ec2),
-        ),
-        eni_warning(context)
-    );
-    let mut diff = plan::diff(&desired, &observation);
-    let mut warnings = plan_warnings(context, &desired, &diff);
-    warnings.extend(eni_warning.inspect(|w| warn!("{w}")));
+    let (_, mut diff, warnings) = observe_active(context, &desired).await;
     if !context.hooks.is_empty() {
         run_pre_activate(context, &mut diff).await?;
     }
@@ -662,17 +668,7 @@ fn api_errors_of(diff: &Diff, observation: &plan::Observation) -> Vec<AwsError> 
 /// With `on_monitor_fail` hooks, their decision replaces that behaviour.
 pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorReport {
     let desired = engine::desired(context);
-    let (observation, eni_warning) = futures::join!(
-        engine::observe(
-            &context.ec2,
-            &desired,
-            engine::optional_cutoff(&context.ec2),
-        ),
-        eni_warning(context)
-    );
-    let diff = plan::diff(&desired, &observation);
-    let mut warnings = plan_warnings(context, &desired, &diff);
-    warnings.extend(eni_warning.inspect(|w| warn!("{w}")));
+    let (observation, diff, mut warnings) = observe_active(context, &desired).await;
     let mut drift = drift_of(&desired, &diff);
     let mut api_errors = api_errors_of(&diff, &observation);
     let checked = diff.changes.len();

@@ -111,7 +111,7 @@ pub struct RawStart {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawMonitor {
-    /// What an AWS API failure during monitor does: ignore, warn or fail.
+    /// The monitor policy for an AWS API failure: ignore, warn or fail.
     #[serde(rename = "onApiError")]
     pub on_api_error: Option<String>,
     /// When true, monitor rewrites drifting routes and checks again.
@@ -253,7 +253,7 @@ fn locate_from_message(text: &str, err: &serde_yaml::Error) -> Option<usize> {
     locate_key(text, &path)
 }
 
-/// The keys each section accepts, used to reject unknown keys with the
+/// Returns the keys each section accepts, used to reject unknown keys with the
 /// closest known one as a hint.
 fn known_keys(path: &[String]) -> Option<&'static [&'static str]> {
     let depth = path.len();
@@ -339,7 +339,7 @@ fn check_keys(path: &Path, text: &str, value: &Value) -> Result<(), ConfigError>
     Ok(())
 }
 
-/// The known key nearest to `name` by edit distance, when it is close enough
+/// Returns the known key nearest to `name` by edit distance, when it is close enough
 /// to be a likely typo.
 pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();

@@ -88,7 +88,7 @@ pub async fn settle(
     None
 }
 
-/// Whether every table of `route` was written or already correct.
+/// Tells whether every table of `route` was written or already correct.
 fn succeeded(route: &DesiredRoute, outcomes: &[RouteOutcome]) -> bool {
     let owner = match &route.tables {
         Tables::Vpc { vpc, .. } => vpc,

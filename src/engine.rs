@@ -34,7 +34,7 @@ pub struct Context {
     pub hooks: crate::hooks::Hooks,
 }
 
-/// What happened to one route.
+/// The result for one route.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {
@@ -88,7 +88,7 @@ impl RouteOutcome {
     }
 }
 
-/// The routes the active server needs for every VIP.
+/// Computes the routes the active server needs for every VIP.
 pub fn desired(context: &Context) -> Vec<DesiredRoute> {
     plan::desired_routes(
         &context.topology,
@@ -211,8 +211,8 @@ fn record_vpc_read(
     }
 }
 
-/// The moment when reads of routes that are not required give up: half of
-/// the time left, so the other half remains for writes.
+/// Returns the moment when reads of routes that are not required give up:
+/// half of the time left, so the other half remains for writes.
 pub fn optional_cutoff(ec2: &Ec2) -> Instant {
     let now = Instant::now();
     let left = ec2.deadline().saturating_duration_since(now);
@@ -393,7 +393,7 @@ async fn already_right(ec2: &Ec2, change: &RouteChange) -> bool {
     }
 }
 
-/// The exit status that a set of outcomes deserves: 0 when every required
+/// Returns the exit status for a set of outcomes: 0 when every required
 /// route is set, 3 when a required route failed only because AWS could not
 /// be reached, 1 when AWS rejected a required write.
 pub fn start_status(outcomes: &[RouteOutcome]) -> crate::ExitStatus {

@@ -3,7 +3,7 @@
 //!
 //! The pipeline is `config` (the file as written) -> `topology` (validated)
 //! -> `plan` (desired routes and diff, pure) -> `aws` (the only module that
-//! calls AWS) -> `engine` (observe, apply) -> `report` (what the user sees).
+//! calls AWS) -> `engine` (observe, apply) -> `report` (the output).
 
 rust_i18n::i18n!("locales", fallback = "en");
 

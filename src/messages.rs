@@ -25,7 +25,7 @@ pub fn init(lang: Option<&str>) {
     rust_i18n::set_locale(code);
 }
 
-/// The active message language, `en` or `ja`.
+/// Returns the active message language, `en` or `ja`.
 pub fn current() -> String {
     rust_i18n::locale().to_string()
 }

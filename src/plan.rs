@@ -138,7 +138,7 @@ pub fn desired_routes(
     routes
 }
 
-/// The route that decides which node owns the VIP when two nodes run
+/// Picks the route that decides which node owns the VIP when two nodes run
 /// `start` at the same moment: the first TGW route table, by gateway and
 /// table id, for the first VIP. Every node picks the same one, and the
 /// last node to write it keeps going while the others stop.
@@ -179,7 +179,7 @@ pub fn anchor(
     ))
 }
 
-/// The server whose plan points the anchor route at `target`, if any.
+/// Finds the server whose plan points the anchor route at `target`, if any.
 pub fn owner_of(topology: &Topology, vips: &[Vip], table: &str, target: &Target) -> Option<String> {
     topology
         .servers

@@ -1,4 +1,4 @@
-//! What the user reads on standard output: tables and one-line verdicts in
+//! The report on standard output: tables and one-line verdicts in
 //! the chosen language, or JSON for programs.
 
 use std::fmt::Write as _;

@@ -129,7 +129,7 @@ impl Topology {
             .collect()
     }
 
-    /// The first peering on a shortest path from `from` to any gateway that
+    /// Finds the first peering on a shortest path from `from` to any gateway that
     /// attaches `vpc`, found by breadth-first search. Ties go to the peer
     /// whose id sorts first, so the choice is stable across runs and nodes.
     pub fn next_hop(&self, from: &str, vpc: &str) -> Option<NextHop> {

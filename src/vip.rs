@@ -29,7 +29,7 @@ impl Vip {
         Some(Vip { address })
     }
 
-    /// The destination CIDR block as AWS writes it.
+    /// Returns the destination CIDR block as AWS writes it.
     pub fn destination(&self) -> String {
         match self.address {
             IpAddr::V4(v4) => format!("{v4}/32"),
@@ -50,7 +50,7 @@ impl Vip {
         (prefix <= max).then_some((address, prefix))
     }
 
-    /// Whether this VIP falls inside the CIDR block `network`.
+    /// Tells whether this VIP falls inside the CIDR block `network`.
     pub fn is_inside(&self, network: &str) -> bool {
         let Some((base, prefix)) = Self::parse_network(network) else {
             return false;

@@ -1,5 +1,5 @@
 //! Behaviour under AWS faults injected by the emulator: throttling, 5xx
-//! answers, dropped connections, a region that does not answer, and
+//! responses, dropped connections, a region that does not respond, and
 //! rejected credentials.
 
 use std::time::{Duration, Instant};
@@ -160,7 +160,7 @@ fn silent_region_during_failover() {
     assert_eq!(target_in(&rows, &first_table(&layout, B)), eni(&layout, B));
     assert_eq!(target_in(&rows, &first_table(&layout, A)), eni(&layout, A));
 
-    // Once Tokyo answers again, monitor sees the drift and repairs it when
+    // Once Tokyo responds again, monitor sees the drift and repairs it when
     // configured to.
     let run = tgw_vip(&emulator, &layout.conf, &["--server", B, "monitor"]);
     assert_eq!(run.code, 1, "{run:?}");

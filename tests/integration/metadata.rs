@@ -16,11 +16,11 @@ const TOKEN: &str = "fake-token";
 /// How the fake metadata service behaves.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
-    /// Answers with `eni` after a token PUT.
+    /// Returns `eni` after a token PUT.
     Normal,
-    /// Answers the first GET with 401, then works.
+    /// Returns 401 to the first GET, then works.
     RejectFirstGet,
-    /// Accepts connections and never answers.
+    /// Accepts connections and never responds.
     Silent,
     /// Returns an empty interface id.
     Empty,

@@ -154,7 +154,7 @@ fn unknown_profile_exit_three() {
 fn endpoint_not_answering_respects_timeout() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
-    // A listener that accepts connections and never answers.
+    // A listener that accepts connections and never responds.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", silent.local_addr().unwrap());
     let mut env: Vec<(&str, String)> = test_env();

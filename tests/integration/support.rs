@@ -103,7 +103,7 @@ impl Emulator {
         }
     }
 
-    /// Sends one request to the control path and returns the JSON answer.
+    /// Sends one request to the control path and returns the JSON response.
     pub fn control(&self, method: &str, path: &str, body: &str) -> Value {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to emulator");
         let request = format!(
@@ -332,7 +332,7 @@ pub fn routes_for(emulator: &Emulator, layout: &Layout, destination: &str) -> Ve
         .collect()
 }
 
-/// The target of the VIP route in `table`.
+/// Returns the target of the VIP route in `table`.
 pub fn target_in(rows: &[RouteRow], table: &str) -> String {
     rows.iter()
         .find(|r| r.table == table)
