@@ -17,6 +17,7 @@ use crate::config::{self, ConfigError, LoadedConfig};
 use crate::converge;
 use crate::engine::{self, Context, RouteOutcome};
 use crate::hooks::{self, Decision, HookError, Hooks};
+use crate::hostnames;
 use crate::messages as msg;
 use crate::plan::{self, Action, Diff, RouteChange, Tables};
 use crate::topology::{match_host, HostMatchError, Server, Topology};
@@ -357,11 +358,10 @@ fn resolve_server(
             });
     }
 
-    let host = hostname::get()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    debug!(host = %host, "matching the local host name against servers");
-    match match_host(&topology.servers, &host) {
+    let host_names = hostnames::local();
+    let host = host_names.join(", ");
+    debug!(host = %host, "matching the local host names against servers");
+    match match_host(&topology.servers, &host_names) {
         Ok(server) => Ok(server.clone()),
         Err(HostMatchError::NotFound) => Err(CommandError::Usage {
             message: msg::host_not_in_servers(&host, &config.path),
@@ -394,11 +394,10 @@ pub async fn run(cli: &Cli, started: Instant) -> Result<Report, CommandError> {
     }
     let request = prepare(cli, started)?;
     if cli.command == Command::Stop {
-        let server = request.server.map(|s| s.name).unwrap_or_else(|_| {
-            hostname::get()
-                .map(|h| h.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
+        let server = request
+            .server
+            .map(|s| s.name)
+            .unwrap_or_else(|_| hostnames::primary());
         return Ok(Report::Stop { server });
     }
 

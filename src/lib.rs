@@ -17,6 +17,7 @@ pub mod converge;
 pub mod engine;
 pub mod generate;
 pub mod hooks;
+pub mod hostnames;
 pub mod iam;
 pub mod imds;
 pub mod messages;

@@ -485,35 +485,52 @@ fn check_region(config: &LoadedConfig, key: &[&str], region: &str) -> Result<(),
     Ok(())
 }
 
-/// Finds the server entry for a host name: exact match first, then the same
-/// name ignoring case, then the short name (up to the first dot) ignoring
-/// case on both sides. The short-name step is what lets a Windows host that
-/// reports `SERVER-A` match `server-a.test.local`.
-pub fn match_host<'a>(servers: &'a [Server], host: &str) -> Result<&'a Server, HostMatchError> {
-    if let Some(server) = servers.iter().find(|s| s.name == host) {
-        return Ok(server);
+/// Finds the server entry for this host, given every name the host goes by
+/// (see `hostnames`). Looser rules apply only when stricter ones match
+/// nothing: the exact name, then the name ignoring case, then the short
+/// name (up to the first dot) ignoring case, then the NetBIOS form (short
+/// name in upper case, cut to 15 characters). The last two are what let a
+/// Windows host that reports `SERVER-A` or `TOKYO-CLUSTER-N` match
+/// `server-a.test.local` or `tokyo-cluster-node-a`.
+pub fn match_host<'a>(
+    servers: &'a [Server],
+    host_names: &[String],
+) -> Result<&'a Server, HostMatchError> {
+    let rules: [fn(&str, &str) -> bool; 4] = [
+        |a, b| a == b,
+        |a, b| a.eq_ignore_ascii_case(b),
+        |a, b| short_name(a) == short_name(b),
+        |a, b| netbios_name(a) == netbios_name(b),
+    ];
+    for rule in rules {
+        let matched: Vec<&Server> = servers
+            .iter()
+            .filter(|s| host_names.iter().any(|host| rule(&s.name, host)))
+            .collect();
+        match matched.len() {
+            0 => continue,
+            1 => return Ok(matched[0]),
+            _ => {
+                return Err(HostMatchError::Ambiguous(
+                    matched.iter().map(|s| s.name.clone()).collect(),
+                ))
+            }
+        }
     }
-    let by_case: Vec<&Server> = servers
-        .iter()
-        .filter(|s| s.name.eq_ignore_ascii_case(host))
-        .collect();
-    if by_case.len() == 1 {
-        return Ok(by_case[0]);
-    }
+    Err(HostMatchError::NotFound)
+}
 
-    let short = |name: &str| name.split('.').next().unwrap_or(name).to_ascii_lowercase();
-    let host_short = short(host);
-    let by_short: Vec<&Server> = servers
-        .iter()
-        .filter(|s| short(&s.name) == host_short)
-        .collect();
-    match by_short.len() {
-        1 => Ok(by_short[0]),
-        0 => Err(HostMatchError::NotFound),
-        _ => Err(HostMatchError::Ambiguous(
-            by_short.iter().map(|s| s.name.clone()).collect(),
-        )),
-    }
+fn short_name(name: &str) -> String {
+    name.split('.').next().unwrap_or(name).to_ascii_lowercase()
+}
+
+/// Windows keeps at most 15 characters of the computer name for NetBIOS.
+fn netbios_name(name: &str) -> String {
+    short_name(name)
+        .to_ascii_uppercase()
+        .chars()
+        .take(15)
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -618,32 +635,84 @@ gateways:
         }
     }
 
+    fn servers(names: &[&str]) -> Vec<Server> {
+        names
+            .iter()
+            .map(|name| Server {
+                name: name.to_string(),
+                vpc: format!("vpc-{name}"),
+                eni: None,
+            })
+            .collect()
+    }
+
+    fn matched(servers: &[Server], host: &[&str]) -> Result<String, HostMatchError> {
+        let host: Vec<String> = host.iter().map(|h| h.to_string()).collect();
+        match_host(servers, &host).map(|s| s.name.clone())
+    }
+
     #[test]
     fn host_match_order() {
-        let servers = vec![
-            Server {
-                name: "server-a.test.local".into(),
-                vpc: "vpc-1".into(),
-                eni: None,
-            },
-            Server {
-                name: "server-b.test.local".into(),
-                vpc: "vpc-2".into(),
-                eni: None,
-            },
+        let list = servers(&["server-a.test.local", "server-b.test.local"]);
+        let found = |host: &str| matched(&list, &[host]);
+
+        assert_eq!(found("server-a.test.local").unwrap(), "server-a.test.local");
+        assert_eq!(found("SERVER-B.TEST.LOCAL").unwrap(), "server-b.test.local");
+        assert_eq!(found("SERVER-A").unwrap(), "server-a.test.local");
+        assert_eq!(found("server-c"), Err(HostMatchError::NotFound));
+    }
+
+    #[test]
+    fn windows_names_match_by_dns_or_netbios() {
+        let list = servers(&["tokyo-cluster-node-a", "osaka-cluster-b"]);
+        let windows = [
+            "Tokyo-Cluster-Node-A",
+            "Tokyo-Cluster-Node-A.corp.example",
+            "TOKYO-CLUSTER-N",
         ];
+
+        assert_eq!(matched(&list, &windows).unwrap(), "tokyo-cluster-node-a");
         assert_eq!(
-            match_host(&servers, "server-a.test.local").unwrap().vpc,
-            "vpc-1"
+            matched(&list, &["TOKYO-CLUSTER-N"]).unwrap(),
+            "tokyo-cluster-node-a"
         );
         assert_eq!(
-            match_host(&servers, "SERVER-B.TEST.LOCAL").unwrap().vpc,
-            "vpc-2"
+            matched(&list, &["OSAKA-CLUSTER-B"]).unwrap(),
+            "osaka-cluster-b"
         );
-        assert_eq!(match_host(&servers, "SERVER-A").unwrap().vpc, "vpc-1");
+    }
+
+    #[test]
+    fn netbios_key_matches_long_dns_name() {
+        let list = servers(&["TOKYO-CLUSTER-N", "OSAKA-CLUSTER-B"]);
+
         assert_eq!(
-            match_host(&servers, "server-c"),
-            Err(HostMatchError::NotFound)
+            matched(&list, &["tokyo-cluster-node-a"]).unwrap(),
+            "TOKYO-CLUSTER-N"
+        );
+    }
+
+    #[test]
+    fn stricter_rule_wins_over_looser() {
+        let list = servers(&["node-a", "NODE-A.corp.example"]);
+
+        assert_eq!(matched(&list, &["node-a"]).unwrap(), "node-a");
+        assert_eq!(
+            matched(&list, &["node-a.corp.example"]).unwrap(),
+            "NODE-A.corp.example"
+        );
+    }
+
+    #[test]
+    fn shared_netbios_prefix_is_ambiguous() {
+        let list = servers(&["tokyo-cluster-node-a", "tokyo-cluster-node-b"]);
+
+        assert_eq!(
+            matched(&list, &["TOKYO-CLUSTER-N"]),
+            Err(HostMatchError::Ambiguous(vec![
+                "tokyo-cluster-node-a".into(),
+                "tokyo-cluster-node-b".into()
+            ]))
         );
     }
 }

@@ -96,9 +96,7 @@ fn log(hook: &str, level: &str, text: &str) {
 }
 
 fn host_name() -> String {
-    hostname::get()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    crate::hostnames::primary()
 }
 
 /// Every CLP_* variable that CLUSTERPRO sets for its scripts, such as

@@ -12,7 +12,6 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const DEFAULT_ARGS: &[&str] = &[
     "--vip",
@@ -71,17 +70,11 @@ struct CaseRun {
 
 /// Runs tgw-vip on `conf_name` inside `dir` with a cleared environment.
 fn run_case(dir: &Path, conf_name: &str, args: &[String], trap: &Trap) -> CaseRun {
-    let output = Command::new(env!("CARGO_BIN_EXE_tgw-vip"))
+    let output = crate::support::tgw_vip_command()
         .current_dir(dir)
         .args(["-c", conf_name])
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LANG", "C")
         .env("AWS_ENDPOINT_URL", trap.url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .expect("run tgw-vip");
     CaseRun {

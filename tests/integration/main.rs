@@ -10,3 +10,6 @@ mod ops;
 mod settings;
 mod support;
 mod topologies;
+
+/// The integration tests run the binary built for this machine.
+pub const TARGET: support::Target = support::Target::Native;

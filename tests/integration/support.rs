@@ -270,19 +270,128 @@ pub fn tgw_vip_no_vip(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tgw-vip"));
+    let mut command = tgw_vip_command();
     command
         .arg("-c")
-        .arg(conf)
+        .arg(native_path(conf))
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(test_env())
         .env("AWS_ENDPOINT_URL", emulator.url());
     for (key, value) in env {
         command.env(key, value);
     }
+    run(command)
+}
+
+/// Runs a prepared command and collects its exit code and output.
+pub fn run(mut command: Command) -> Run {
     Run::from(command.output().expect("run tgw-vip"))
+}
+
+/// Which build of tgw-vip a test crate runs.
+#[allow(dead_code)]
+pub enum Target {
+    /// The binary built for this machine.
+    Native,
+    /// tgw-vip.exe under Wine, staged by scripts/test-windows.
+    Wine,
+}
+
+/// A command that starts tgw-vip with a clean environment: the PATH, the
+/// static test credentials and, under Wine, what Wine itself needs.
+pub fn tgw_vip_command() -> Command {
+    let mut command = match crate::TARGET {
+        Target::Native => Command::new(env!("CARGO_BIN_EXE_tgw-vip")),
+        Target::Wine => {
+            wine::boot();
+            let mut wine = Command::new(wine::program());
+            wine.arg(wine::exe());
+            wine
+        }
+    };
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(test_env());
+    if let Target::Wine = crate::TARGET {
+        command.envs(wine::env());
+    }
+    command
+}
+
+/// The path as the tested build spells it: unchanged for the native
+/// binary, and a `Z:\` path with backslashes under Wine, as a Windows
+/// operator would write it.
+pub fn native_path(path: &Path) -> String {
+    match crate::TARGET {
+        Target::Native => path.display().to_string(),
+        Target::Wine => wine::windows_path(path),
+    }
+}
+
+/// Where the Windows build and Wine are found, and how paths look there.
+pub mod wine {
+    use std::path::{Path, PathBuf};
+    use std::process::Stdio;
+
+    const HOW: &str = "build and stage it with scripts/test-windows, which also installs Wine and MinGW-w64 (scripts/setup-windows)";
+
+    /// The Wine loader: TGW_VIP_WINE, or `wine` from the PATH.
+    pub fn program() -> String {
+        std::env::var("TGW_VIP_WINE").unwrap_or_else(|_| "wine".to_string())
+    }
+
+    /// The staged tgw-vip.exe, named by TGW_VIP_WINDOWS_EXE.
+    pub fn exe() -> PathBuf {
+        let Ok(path) = std::env::var("TGW_VIP_WINDOWS_EXE") else {
+            panic!("TGW_VIP_WINDOWS_EXE is not set: it names the tgw-vip.exe to test; {HOW}");
+        };
+        let path = PathBuf::from(path);
+        assert!(path.is_file(), "{} does not exist; {HOW}", path.display());
+        path
+    }
+
+    /// Starts a persistent wineserver and Wine's own services once, with
+    /// their output sent nowhere. Started by a test's first Wine process
+    /// instead, those services would inherit that process's stdout and
+    /// keep the pipe open, and the test would wait for it forever.
+    pub fn boot() {
+        static BOOT: std::sync::Once = std::sync::Once::new();
+        BOOT.call_once(|| {
+            let server = std::env::var("WINESERVER").unwrap_or_else(|_| "wineserver".to_string());
+            let quiet = |program: &str, args: &[&str]| {
+                std::process::Command::new(program)
+                    .args(args)
+                    .envs(env())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .unwrap_or_else(|err| panic!("cannot run {program}: {err}; {HOW}"))
+            };
+            quiet(&server, &["-p"]);
+            let status = quiet(&program(), &["cmd", "/c", "exit 0"]);
+            assert!(status.success(), "Wine does not start ({status}); {HOW}");
+        });
+    }
+
+    /// The variables Wine reads, passed through the cleared environment.
+    pub fn env() -> Vec<(String, String)> {
+        [
+            "HOME",
+            "WINEPREFIX",
+            "WINEDEBUG",
+            "WINEDLLOVERRIDES",
+            "WINESERVER",
+        ]
+        .iter()
+        .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+        .collect()
+    }
+
+    /// Spells a path of this machine as Wine's Z: drive sees it.
+    pub fn windows_path(path: &Path) -> String {
+        format!("Z:{}", path.display()).replace('/', "\\")
+    }
 }
 
 /// One VIP route as read back by tests/emulator/show_routes.py.
