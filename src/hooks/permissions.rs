@@ -58,7 +58,7 @@ pub fn check(path: &Path, _metadata: &Metadata) -> Result<(), HookError> {
 }
 
 /// Other systems have neither mode bits that std can read nor ACLs that
-/// tgw-vip knows, so nothing is checked there.
+/// tgw-vip reads, so nothing is checked there.
 #[cfg(not(any(unix, windows)))]
 pub fn check(_path: &Path, _metadata: &Metadata) -> Result<(), HookError> {
     Ok(())

@@ -12,7 +12,7 @@ const A: &str = "server-a.test.local";
 const B: &str = "server-b.test.local";
 const TOKYO: &str = "ap-northeast-1";
 
-/// The Wine prefix's C: drive.
+/// Returns the folder of the Wine prefix's C: drive.
 fn drive_c() -> PathBuf {
     let prefix = std::env::var("WINEPREFIX")
         .map(PathBuf::from)
@@ -87,7 +87,7 @@ fn closed_endpoint() -> String {
 }
 
 #[test]
-fn start_and_monitor_scripts_pass_exit_codes_through() {
+fn bat_scripts_pass_exit_codes() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
     let drive = drive_c();

@@ -72,7 +72,7 @@ fn attachment_of(layout: &Layout, server: &str) -> String {
 }
 
 #[test]
-fn netbios_name_selects_the_server() {
+fn netbios_name_selects_server() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
     let (_, netbios) = windows_host_names();
@@ -88,7 +88,7 @@ fn netbios_name_selects_the_server() {
 }
 
 #[test]
-fn dns_name_in_other_case_with_domain_selects_the_server() {
+fn dns_name_with_domain_selects_server() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
     let (dns, _) = windows_host_names();
@@ -135,7 +135,7 @@ fn route_adding_hook(layout: &Layout, destination: &str) -> String {
 }
 
 #[test]
-fn drive_letter_and_backslash_paths_for_config_and_hooks() {
+fn backslash_paths_for_config_and_hooks() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
     let hooks_dir = layout.dir.join("hooks");
@@ -208,7 +208,7 @@ fn config_with_crlf_only_works() {
 }
 
 #[test]
-fn shift_jis_config_says_save_as_utf8() {
+fn shift_jis_config_is_rejected() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
     let mut bytes = SHIFT_JIS_COMMENT.to_vec();
@@ -304,7 +304,7 @@ fn stop_wineserver(prefix: &Path) {
 }
 
 #[test]
-fn long_computer_name_matches_by_dns_or_netbios_name() {
+fn long_name_matches_dns_or_netbios() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
     let prefix = tempfile::tempdir().unwrap();
