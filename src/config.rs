@@ -406,9 +406,6 @@ pub fn locate_key(text: &str, path: &[&str]) -> Option<usize> {
                 hit = Some((index, indent));
                 break;
             }
-            if found.is_some() && flow_has_key(line, key) {
-                return Some(index + 1);
-            }
         }
         let (index, indent) = hit?;
         found = Some(index + 1);
@@ -552,6 +549,20 @@ gateways:
         let err = parse_str(text).unwrap_err();
         assert_eq!(err.key, "servers.a.enii");
         assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn key_after_sibling_naming_it_is_located() {
+        let text = "gateways:
+  tgw-a:
+    region: ap-northeast-1
+    peerings: {tgw-b: tgw-attach-1}
+  tgw-b:
+    regoin: ap-southeast-1
+";
+
+        assert_eq!(locate_key(text, &["gateways", "tgw-b"]), Some(5));
+        assert_eq!(locate_key(text, &["gateways", "tgw-b", "regoin"]), Some(6));
     }
 
     #[test]
