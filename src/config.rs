@@ -188,6 +188,12 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<LoadedConfig, ConfigError> {
             None,
         ));
     }
+    if looks_like_utf16(bytes) {
+        return Err(whole(
+            crate::messages::config_utf16(),
+            Some(crate::messages::hint_save_utf8()),
+        ));
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.replace("\r\n", "\n"),
@@ -464,6 +470,16 @@ fn line_has_key(trimmed: &str, key: &str) -> bool {
     unquoted.is_some_and(|rest| rest.trim_start().starts_with(':'))
 }
 
+/// Tells a UTF-16 file apart from other non-UTF-8 text: Notepad's "Unicode"
+/// and the PowerShell 5 `>` redirection both write one, with a byte order mark.
+/// Without the mark, a NUL in either of the first two bytes gives it away.
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    let marked = bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF");
+    let unmarked = bytes.len() >= 2 && (bytes[0] == 0) != (bytes[1] == 0);
+
+    marked || unmarked
+}
+
 fn flow_has_key(line: &str, key: &str) -> bool {
     line.contains('{')
         && (line.contains(&format!("{{{key}:")) || line.contains(&format!(" {key}:")))
@@ -563,6 +579,16 @@ gateways:
 
         assert_eq!(locate_key(text, &["gateways", "tgw-b"]), Some(5));
         assert_eq!(locate_key(text, &["gateways", "tgw-b", "regoin"]), Some(6));
+    }
+
+    #[test]
+    fn utf16_is_told_apart_from_utf8() {
+        assert!(looks_like_utf16(b"\xFF\xFEs\x00"));
+        assert!(looks_like_utf16(b"\xFE\xFF\x00s"));
+        assert!(looks_like_utf16(b"s\x00e\x00"));
+        assert!(!looks_like_utf16(b"\xEF\xBB\xBFservers:"));
+        assert!(!looks_like_utf16(b"servers:"));
+        assert!(!looks_like_utf16(b"\x83\x4e"));
     }
 
     #[test]
