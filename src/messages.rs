@@ -106,6 +106,8 @@ pub fn hint_known_keys(closest: Option<&str>, allowed: &[&str]) -> String {
 message!(config_too_large, "config.too_large", size: usize, max: usize);
 message!(config_not_utf8, "config.not_utf8", line: usize);
 message!(config_utf16, "config.utf16");
+message!(hook_path_control, "config.hook_path_control", path: &str);
+message!(hint_hook_path_quotes, "config.hint_hook_path_quotes");
 message!(hint_save_utf8, "config.hint_utf8");
 message!(config_empty, "config.empty");
 message!(hint_config_minimum, "config.hint_minimum");

@@ -73,11 +73,28 @@ pub struct NextHop {
     pub hops: usize,
 }
 
+/// Rejects a hook path with a control character in it. In a double-quoted
+/// YAML string, `\n` or `\t` in a Windows path such as
+/// `"C:\tgw\notify.lua"` turns into a tab or a line break.
+fn check_hook_paths(config: &LoadedConfig) -> Result<(), ConfigError> {
+    for (index, path) in config.raw.hooks.iter().enumerate() {
+        if path.chars().any(char::is_control) {
+            return Err(config.error(
+                &["hooks", &index.to_string()],
+                msg::hook_path_control(&path.escape_debug().to_string()),
+                Some(msg::hint_hook_path_quotes()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Topology {
     /// Checks the parsed file for malformed ids and inconsistent wiring and
     /// builds the typed topology.
     pub fn build(config: &LoadedConfig) -> Result<Self, ConfigError> {
         let raw = &config.raw;
+        check_hook_paths(config)?;
         let gateways = build_gateways(config)?;
         let servers = build_servers(config)?;
         let vpcs = build_vpcs(config, &gateways)?;
