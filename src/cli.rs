@@ -20,7 +20,8 @@ pub struct Cli {
     #[arg(long = "vip", global = true, value_name = "ADDRESS")]
     pub vips: Vec<String>,
 
-    /// Configuration file (the tgw.conf YAML).
+    /// Configuration file (the tgw.conf YAML); by default /etc/tgw.conf on
+    /// Linux and C:\ProgramData\tgw-vip\tgw.conf on Windows.
     #[arg(
         short = 'c',
         long = "config",
@@ -31,7 +32,8 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Server to act as, a key of `servers`; by default the local host name
-    /// is matched exactly, then ignoring case, then by its short name.
+    /// is matched exactly, then ignoring case, then by its short name, and
+    /// on Windows by its NetBIOS name too.
     #[arg(long, global = true, value_name = "NAME")]
     pub server: Option<String>,
 
@@ -53,7 +55,7 @@ pub struct Cli {
     pub output: OutputFormat,
 
     /// Language of messages; by default taken from LC_ALL, LC_MESSAGES or
-    /// LANG.
+    /// LANG, and on Windows without those, from the display language.
     #[arg(long, global = true, value_enum)]
     pub lang: Option<Lang>,
 

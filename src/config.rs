@@ -472,7 +472,7 @@ fn line_has_key(trimmed: &str, key: &str) -> bool {
 
 /// Tells a UTF-16 file apart from other non-UTF-8 text: Notepad's "Unicode"
 /// and the PowerShell 5 `>` redirection both write one, with a byte order mark.
-/// Without the mark, a NUL in either of the first two bytes gives it away.
+/// Without the mark, a NUL in one of the first two bytes shows it.
 fn looks_like_utf16(bytes: &[u8]) -> bool {
     let marked = bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF");
     let unmarked = bytes.len() >= 2 && (bytes[0] == 0) != (bytes[1] == 0);
