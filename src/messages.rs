@@ -180,6 +180,7 @@ message!(hook_failed, "hooks.failed", path: &str, error: &str);
 message!(hook_not_table, "hooks.not_table", path: &str, kind: &str);
 message!(hook_not_function, "hooks.not_function", path: &str, name: &str, kind: &str);
 message!(hook_time_limit, "hooks.time_limit", path: &str, line: usize, seconds: f64);
+message!(hook_memory_limit, "hooks.memory_limit", mib: usize);
 message!(hook_owner, "hooks.owner", path: &str, owner: u32, user: u32);
 message!(hint_hook_owner, "hooks.hint_owner", path: &str, user: u32);
 message!(hook_writable, "hooks.writable", path: &str, mode: &str);

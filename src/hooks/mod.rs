@@ -194,7 +194,7 @@ pub(crate) fn error_text(err: &mlua::Error) -> String {
         mlua::Error::RuntimeError(text) | mlua::Error::SyntaxError { message: text, .. } => {
             first_paragraph(text)
         }
-        mlua::Error::MemoryError(text) => format!("{text} ({} MiB)", MEMORY_LIMIT >> 20),
+        mlua::Error::MemoryError(_) => msg::hook_memory_limit(MEMORY_LIMIT >> 20),
         other => first_paragraph(&other.to_string()),
     }
 }
