@@ -78,6 +78,23 @@ fn header(key: &str) -> String {
     t!(key).into_owned()
 }
 
+/// With several VIPs, each table has a row per VIP; a DESTINATION column
+/// after ROUTE TABLE names the VIP of each row. With one VIP it is left out.
+fn destination_column(
+    headers: &mut Vec<String>,
+    rows: &mut [Vec<String>],
+    destinations: &[&str],
+    vip_count: usize,
+) {
+    if vip_count < 2 {
+        return;
+    }
+    headers.insert(3, header("col.destination"));
+    for (row, destination) in rows.iter_mut().zip(destinations) {
+        row.insert(3, destination.to_string());
+    }
+}
+
 fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Unchanged => t!("outcome.unchanged").into_owned(),
@@ -119,14 +136,14 @@ fn render_start(report: &StartReport) -> String {
         t!("start.header", server = report.server, vips = vips)
     );
 
-    let headers = [
+    let mut headers = vec![
         header("col.region"),
         header("col.owner"),
         header("col.table"),
         header("col.target"),
         header("col.result"),
     ];
-    let rows: Vec<Vec<String>> = report
+    let mut rows: Vec<Vec<String>> = report
         .routes
         .iter()
         .map(|route| {
@@ -139,6 +156,12 @@ fn render_start(report: &StartReport) -> String {
             ]
         })
         .collect();
+    let destinations: Vec<&str> = report
+        .routes
+        .iter()
+        .map(|r| r.destination.as_str())
+        .collect();
+    destination_column(&mut headers, &mut rows, &destinations, report.vips.len());
     out.push_str(&table(&headers, &rows));
 
     let mut shown: Vec<String> = Vec::new();
@@ -245,7 +268,7 @@ fn render_monitor(report: &MonitorReport) -> String {
                 server = report.server
             )
         );
-        let headers = [
+        let mut headers = vec![
             header("col.region"),
             header("col.owner"),
             header("col.table"),
@@ -253,7 +276,7 @@ fn render_monitor(report: &MonitorReport) -> String {
             header("col.actual"),
             header("col.state"),
         ];
-        let rows: Vec<Vec<String>> = report
+        let mut rows: Vec<Vec<String>> = report
             .drift
             .iter()
             .map(|d| {
@@ -273,6 +296,12 @@ fn render_monitor(report: &MonitorReport) -> String {
                 ]
             })
             .collect();
+        let destinations: Vec<&str> = report
+            .drift
+            .iter()
+            .map(|d| d.destination.as_str())
+            .collect();
+        destination_column(&mut headers, &mut rows, &destinations, report.vips.len());
         out.push_str(&table(&headers, &rows));
     }
 
@@ -292,7 +321,7 @@ fn render_monitor(report: &MonitorReport) -> String {
 
 fn render_status(report: &StatusReport) -> String {
     let mut out = String::new();
-    let headers = [
+    let mut headers = vec![
         header("col.region"),
         header("col.owner"),
         header("col.table"),
@@ -300,7 +329,7 @@ fn render_status(report: &StatusReport) -> String {
         header("col.state"),
         header("col.servers"),
     ];
-    let rows: Vec<Vec<String>> = report
+    let mut rows: Vec<Vec<String>> = report
         .rows
         .iter()
         .map(|row| {
@@ -323,6 +352,8 @@ fn render_status(report: &StatusReport) -> String {
             ]
         })
         .collect();
+    let destinations: Vec<&str> = report.rows.iter().map(|r| r.destination.as_str()).collect();
+    destination_column(&mut headers, &mut rows, &destinations, report.vips.len());
     out.push_str(&table(&headers, &rows));
 
     for error in &report.api_errors {
@@ -347,7 +378,7 @@ fn render_plan(report: &PlanReport) -> String {
         "{}",
         t!("plan.header", server = report.server, vips = vips)
     );
-    let headers = [
+    let mut headers = vec![
         header("col.region"),
         header("col.owner"),
         header("col.table"),
@@ -355,7 +386,7 @@ fn render_plan(report: &PlanReport) -> String {
         header("col.actual"),
         header("col.target"),
     ];
-    let rows: Vec<Vec<String>> = report
+    let mut rows: Vec<Vec<String>> = report
         .changes
         .iter()
         .map(|change| {
@@ -375,6 +406,12 @@ fn render_plan(report: &PlanReport) -> String {
             ]
         })
         .collect();
+    let destinations: Vec<&str> = report
+        .changes
+        .iter()
+        .map(|r| r.destination.as_str())
+        .collect();
+    destination_column(&mut headers, &mut rows, &destinations, report.vips.len());
     out.push_str(&table(&headers, &rows));
     for warning in &report.warnings {
         let _ = writeln!(out, "{}: {warning}", t!("report.warning"));

@@ -353,6 +353,26 @@ fn vips_listed_in_config_all_move() {
     }
     let run = tgw_vip_no_vip(&emulator, &layout.conf, &["--server", B, "monitor"], &[]);
     assert_eq!(run.code, 0, "{run:?}");
+
+    // Each table has a row per VIP, and the DESTINATION column names it.
+    let run = tgw_vip_no_vip(&emulator, &layout.conf, &["status"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let header = run.stdout.lines().next().unwrap_or_default();
+    let words: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(words[3..6], ["TABLE", "DESTINATION", "TARGET"], "{run:?}");
+    for vip in ["172.16.0.1/32", "172.16.0.2/32", "172.16.0.3/32"] {
+        let rows = run.stdout.lines().filter(|line| line.contains(vip)).count();
+        assert!(rows >= 4, "{vip} is in {rows} rows: {run:?}");
+    }
+
+    let run = tgw_vip_no_vip(
+        &emulator,
+        &layout.conf,
+        &["--vip", "172.16.0.1", "status"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("DESTINATION"), "{run:?}");
 }
 
 #[test]
