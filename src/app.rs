@@ -4,11 +4,11 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use tokio::time::Instant;
 
 use crate::aws::ErrorKind;
-use crate::cli::{Cli, Lang, OutputFormat};
+use crate::cli::{Cli, OutputFormat};
 use crate::commands::{self, CommandError};
 use crate::messages as msg;
 use crate::{report, ExitStatus};
@@ -21,11 +21,19 @@ const REPORT_GRACE: Duration = Duration::from_millis(500);
 pub fn main() -> i32 {
     let started = std::time::Instant::now();
     install_panic_hook();
-    let cli = match Cli::try_parse() {
+    // The language is settled before parsing, so that --help and usage
+    // errors use it too.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let lang = msg::resolve(crate::cli::lang_in_args(&args).as_deref());
+    msg::init(Some(lang));
+
+    let parsed = crate::cli::command(lang)
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
-            msg::init(None);
-            let _ = err.print();
+            print_usage_error(&err, lang);
             return if err.use_stderr() {
                 ExitStatus::Usage.code()
             } else {
@@ -34,10 +42,6 @@ pub fn main() -> i32 {
         }
     };
 
-    msg::init(cli.lang.map(|lang| match lang {
-        Lang::En => "en",
-        Lang::Ja => "ja",
-    }));
     init_logging(cli.verbose);
     if let Some(status) = crate::generate::run(&cli) {
         return status.code();
@@ -128,6 +132,29 @@ fn report_error(err: &CommandError) {
             print_error(&text, Some(&hint));
         }
     }
+}
+
+/// Prints clap's help, version or usage error. In Japanese, a usage error
+/// is framed in Japanese around clap's English detail.
+fn print_usage_error(err: &clap::Error, lang: &str) {
+    if lang != "ja" || !err.use_stderr() {
+        let _ = err.print();
+        return;
+    }
+
+    // clap's text: the error line, indented details such as the possible
+    // values or a spelling tip, then the usage line and a pointer to --help.
+    let rendered = err.render().to_string();
+    let detail: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more"))
+        .map(|line| line.trim().trim_start_matches("error: "))
+        .filter(|line| !line.is_empty())
+        .collect();
+    print_error(
+        &msg::usage_invalid(&detail.join("\n  ")),
+        Some(&msg::hint_usage()),
+    );
 }
 
 fn print_error(message: &str, hint: Option<&str>) {

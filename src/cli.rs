@@ -3,9 +3,11 @@
 //! The original script's form `tgw-vip --vip 172.16.0.1 -c /etc/tgw.conf
 //! start` works unchanged; every option may also follow the action word.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use rust_i18n::t;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,4 +111,111 @@ pub enum OutputFormat {
 pub enum Lang {
     En,
     Ja,
+}
+
+/// The value of `--lang` on a raw command line, read before parsing so that
+/// `--help` and usage errors come in the chosen language.
+pub fn lang_in_args(args: &[OsString]) -> Option<String> {
+    let mut words = args.iter().skip(1).map(|arg| arg.to_string_lossy());
+
+    while let Some(word) = words.next() {
+        if word == "--" {
+            break;
+        }
+        if let Some(value) = word.strip_prefix("--lang=") {
+            return Some(value.to_string());
+        }
+        if word == "--lang" {
+            return words.next().map(|value| value.into_owned());
+        }
+    }
+    None
+}
+
+/// Builds the command line definition with its help in `lang` (`en` or `ja`).
+/// English comes from the doc comments above; the man page uses it too.
+pub fn command(lang: &str) -> clap::Command {
+    let command = Cli::command();
+    if lang != "ja" {
+        return command;
+    }
+
+    let mut command = command
+        .about(t!("help.about", locale = lang).into_owned())
+        .after_help(t!("help.exit_codes", locale = lang).into_owned());
+    // Building adds the help and version flags and the help subcommand,
+    // so that they can be translated too.
+    command.build();
+    localize(command, lang).mut_subcommands(|sub| {
+        let about = t!(format!("help.cmd.{}", sub.get_name()), locale = lang).into_owned();
+        localize(sub, lang).about(about)
+    })
+}
+
+/// Translates the headings and argument help of one command level.
+fn localize(command: clap::Command, lang: &str) -> clap::Command {
+    command
+        .help_template(t!("help.template", locale = lang).into_owned())
+        .subcommand_help_heading(t!("help.heading_commands", locale = lang).into_owned())
+        .mut_args(|arg| {
+            let heading = if arg.is_positional() {
+                t!("help.heading_arguments", locale = lang)
+            } else {
+                t!("help.heading_options", locale = lang)
+            };
+            let help = t!(format!("help.arg.{}", arg.get_id()), locale = lang).into_owned();
+            arg.help(help).help_heading(heading.into_owned())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn lang_is_found_before_parsing() {
+        let found = |words: &[&str]| lang_in_args(&os(words));
+
+        assert_eq!(
+            found(&["tgw-vip", "--lang", "ja", "start"]),
+            Some("ja".into())
+        );
+        assert_eq!(found(&["tgw-vip", "start", "--lang=en"]), Some("en".into()));
+        assert_eq!(found(&["tgw-vip", "--lang"]), None);
+        assert_eq!(found(&["tgw-vip", "--", "--lang", "ja"]), None);
+        assert_eq!(found(&["tgw-vip", "status"]), None);
+    }
+
+    #[test]
+    fn japanese_help_covers_every_argument_and_command() {
+        let mut command = command("ja");
+        command.build();
+
+        let mut missing = Vec::new();
+        let levels = std::iter::once(&command).chain(command.get_subcommands());
+        for level in levels {
+            for arg in level.get_arguments() {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                if help.is_empty() || help.starts_with("help.") || help.is_ascii() {
+                    missing.push(format!("{} {}", level.get_name(), arg.get_id()));
+                }
+            }
+        }
+        for sub in command.get_subcommands() {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            if about.starts_with("help.") || about.is_ascii() {
+                missing.push(format!("command {}", sub.get_name()));
+            }
+        }
+        assert!(missing.is_empty(), "untranslated help: {missing:?}");
+
+        let rendered = command.render_help().to_string();
+        assert!(rendered.contains("使い方: tgw-vip"), "{rendered}");
+        assert!(rendered.contains("オプション:"), "{rendered}");
+        assert!(rendered.contains("終了コード"), "{rendered}");
+    }
 }

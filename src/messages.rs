@@ -12,17 +12,21 @@ use rust_i18n::t;
 /// as POSIX orders them, then the system locale on Windows. Anything that
 /// starts with `ja` selects Japanese; the rest gets English.
 pub fn init(lang: Option<&str>) {
+    rust_i18n::set_locale(resolve(lang));
+}
+
+/// The language `init` would pick, `en` or `ja`, without setting it.
+pub fn resolve(lang: Option<&str>) -> &'static str {
     let chosen = lang
         .map(str::to_string)
         .or_else(locale_from_env)
         .or_else(system_locale)
         .unwrap_or_default();
-    let code = if chosen.to_ascii_lowercase().starts_with("ja") {
+    if chosen.to_ascii_lowercase().starts_with("ja") {
         "ja"
     } else {
         "en"
-    };
-    rust_i18n::set_locale(code);
+    }
 }
 
 /// Returns the active message language, `en` or `ja`.
@@ -106,6 +110,8 @@ pub fn hint_known_keys(closest: Option<&str>, allowed: &[&str]) -> String {
 message!(config_too_large, "config.too_large", size: usize, max: usize);
 message!(config_not_utf8, "config.not_utf8", line: usize);
 message!(config_utf16, "config.utf16");
+message!(usage_invalid, "cli.invalid", detail: &str);
+message!(hint_usage, "cli.hint_help");
 message!(hook_path_control, "config.hook_path_control", path: &str);
 message!(hint_hook_path_quotes, "config.hint_hook_path_quotes");
 message!(hint_save_utf8, "config.hint_utf8");

@@ -141,6 +141,36 @@ fn config_error_in_both_languages() {
 }
 
 #[test]
+fn help_and_usage_errors_in_both_languages() {
+    let run_with = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = crate::support::tgw_vip_command();
+        command.args(args).envs(env.iter().copied());
+        crate::support::run(command)
+    };
+
+    let en = run_with(&["--help"], &[]);
+    let ja = run_with(&["--help"], JA);
+    let ja_start = run_with(&["--lang", "ja", "start", "--help"], &[]);
+    assert_eq!((en.code, ja.code, ja_start.code), (0, 0, 0), "{ja:?}");
+    assert!(en.stdout.contains("Usage: tgw-vip"), "{en:?}");
+    assert!(ja.stdout.contains("使い方: tgw-vip"), "{ja:?}");
+    assert!(ja.stdout.contains("終了コード"), "{ja:?}");
+    assert!(
+        ja_start.stdout.contains("クラスターの開始処理"),
+        "{ja_start:?}"
+    );
+
+    let typo = run_with(&["strat"], JA);
+    assert_eq!(typo.code, 2, "{typo:?}");
+    assert!(
+        typo.stderr.contains("コマンドラインが正しくありません"),
+        "{typo:?}"
+    );
+    assert!(typo.stderr.contains("'start'"), "{typo:?}");
+    assert!(typo.stderr.contains("tgw-vip --help"), "{typo:?}");
+}
+
+#[test]
 fn check_passes_on_reference_layout() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
