@@ -26,6 +26,12 @@ use tracing::{debug, warn};
 
 use crate::plan::{ObservedRoute, ObservedTable, RouteState, Target};
 
+/// Each existing id with what it belongs to: the VPC of an ENI or route
+/// table, the Transit Gateway of a TGW route table, the Transit Gateway and
+/// the attached resource of an attachment, and the id itself for a VPC or a
+/// Transit Gateway.
+pub type Owners = BTreeMap<String, Vec<String>>;
+
 /// First backoff before a retry; each later wait doubles up to the cap.
 const RETRY_BASE: Duration = Duration::from_millis(200);
 /// Maximum wait between two attempts of one call.
@@ -405,11 +411,7 @@ impl Ec2 {
 
     /// Returns which of the VPC `ids` exist in `region`. A filter, unlike
     /// an id list, lets AWS skip unknown ids instead of failing the call.
-    pub async fn existing_vpcs(
-        &self,
-        region: &str,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AwsError> {
+    pub async fn existing_vpcs(&self, region: &str, ids: &[String]) -> Result<Owners, AwsError> {
         self.call("DescribeVpcs", region, &ids.join(","), || async {
             let request = self
                 .client(region)
@@ -425,7 +427,7 @@ impl Ec2 {
             {
                 let vpc = page?;
                 let id = vpc.vpc_id().unwrap_or_default().to_string();
-                found.insert(id.clone(), id);
+                found.insert(id.clone(), vec![id]);
             }
             Ok(found)
         })
@@ -453,11 +455,7 @@ impl Ec2 {
     }
 
     /// Returns the ENIs among `ids` that exist in `region`, each with its VPC.
-    pub async fn existing_enis(
-        &self,
-        region: &str,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AwsError> {
+    pub async fn existing_enis(&self, region: &str, ids: &[String]) -> Result<Owners, AwsError> {
         self.call(
             "DescribeNetworkInterfaces",
             region,
@@ -478,7 +476,7 @@ impl Ec2 {
                     let eni = page?;
                     found.insert(
                         eni.network_interface_id().unwrap_or_default().to_string(),
-                        eni.vpc_id().unwrap_or_default().to_string(),
+                        vec![eni.vpc_id().unwrap_or_default().to_string()],
                     );
                 }
                 Ok(found)
@@ -492,7 +490,7 @@ impl Ec2 {
         &self,
         region: &str,
         ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AwsError> {
+    ) -> Result<Owners, AwsError> {
         self.call(
             "DescribeTransitGateways",
             region,
@@ -511,7 +509,7 @@ impl Ec2 {
                     .await
                 {
                     let id = page?.transit_gateway_id().unwrap_or_default().to_string();
-                    found.insert(id.clone(), id);
+                    found.insert(id.clone(), vec![id]);
                 }
                 Ok(found)
             },
@@ -525,7 +523,7 @@ impl Ec2 {
         &self,
         region: &str,
         ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AwsError> {
+    ) -> Result<Owners, AwsError> {
         let operation = "DescribeTransitGatewayRouteTables";
         self.call(operation, region, &ids.join(","), || async {
             let request = self
@@ -549,7 +547,7 @@ impl Ec2 {
                         .transit_gateway_route_table_id()
                         .unwrap_or_default()
                         .to_string(),
-                    table.transit_gateway_id().unwrap_or_default().to_string(),
+                    vec![table.transit_gateway_id().unwrap_or_default().to_string()],
                 );
             }
             Ok(found)
@@ -563,7 +561,7 @@ impl Ec2 {
         &self,
         region: &str,
         ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AwsError> {
+    ) -> Result<Owners, AwsError> {
         let operation = "DescribeTransitGatewayAttachments";
         self.call(operation, region, &ids.join(","), || async {
             let request = self
@@ -584,10 +582,13 @@ impl Ec2 {
                         .transit_gateway_attachment_id()
                         .unwrap_or_default()
                         .to_string(),
-                    attachment
-                        .transit_gateway_id()
-                        .unwrap_or_default()
-                        .to_string(),
+                    vec![
+                        attachment
+                            .transit_gateway_id()
+                            .unwrap_or_default()
+                            .to_string(),
+                        attachment.resource_id().unwrap_or_default().to_string(),
+                    ],
                 );
             }
             Ok(found)
@@ -601,7 +602,7 @@ impl Ec2 {
         &self,
         region: &str,
         ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AwsError> {
+    ) -> Result<Owners, AwsError> {
         self.call("DescribeRouteTables", region, &ids.join(","), || async {
             let request = self
                 .client(region)
@@ -618,7 +619,7 @@ impl Ec2 {
                 let table = page?;
                 found.insert(
                     table.route_table_id().unwrap_or_default().to_string(),
-                    table.vpc_id().unwrap_or_default().to_string(),
+                    vec![table.vpc_id().unwrap_or_default().to_string()],
                 );
             }
             Ok(found)

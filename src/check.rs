@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::join_all;
 use serde::Serialize;
 
-use crate::aws::{AwsError, ErrorKind, Permission, Write};
+use crate::aws::{AwsError, ErrorKind, Owners, Permission, Write};
 use crate::engine::Context;
 use crate::topology::Topology;
 use crate::ExitStatus;
@@ -34,9 +34,9 @@ pub struct Expected {
     pub region: String,
     pub kind: ResourceKind,
     pub id: String,
-    /// The VPC or Transit Gateway the resource must belong to, when the
-    /// config states one.
-    pub parent: Option<String>,
+    /// What the resource must belong to, as the config states it: its VPC
+    /// or Transit Gateway, and for a VPC attachment also the attached VPC.
+    pub parents: Vec<String>,
 }
 
 /// The result of looking up one id.
@@ -90,50 +90,47 @@ pub struct CheckReport {
 /// Lists every id the topology names, with its region and owner.
 pub fn expected_resources(topology: &Topology) -> Vec<Expected> {
     let mut expected = BTreeSet::new();
-    let mut add = |region: &str, kind, id: &str, parent: Option<&str>| {
+    let mut add = |region: &str, kind, id: &str, parents: &[&str]| {
         expected.insert(Expected {
             region: region.to_string(),
             kind,
             id: id.to_string(),
-            parent: parent.map(str::to_string),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
         });
     };
 
     for vpc in topology.vpcs.values() {
-        add(&vpc.region, ResourceKind::Vpc, &vpc.id, None);
+        add(&vpc.region, ResourceKind::Vpc, &vpc.id, &[]);
         for table in &vpc.explicit_tables {
-            add(&vpc.region, ResourceKind::RouteTable, table, Some(&vpc.id));
+            add(&vpc.region, ResourceKind::RouteTable, table, &[&vpc.id]);
         }
     }
     for server in &topology.servers {
         let (Some(eni), Some(vpc)) = (&server.eni, topology.vpcs.get(&server.vpc)) else {
             continue;
         };
-        add(&vpc.region, ResourceKind::Eni, eni, Some(&vpc.id));
+        add(&vpc.region, ResourceKind::Eni, eni, &[&vpc.id]);
     }
     for gateway in topology.gateways.values() {
         let region = gateway.region.as_str();
-        add(region, ResourceKind::TransitGateway, &gateway.id, None);
+        add(region, ResourceKind::TransitGateway, &gateway.id, &[]);
         for table in &gateway.route_tables {
-            add(
-                region,
-                ResourceKind::TgwRouteTable,
-                table,
-                Some(&gateway.id),
-            );
+            add(region, ResourceKind::TgwRouteTable, table, &[&gateway.id]);
         }
-        for attachment in gateway.attachments.keys() {
+        // A swapped attachment would point the VIP into the wrong VPC, so
+        // the attached VPC is checked as well as the gateway.
+        for (attachment, vpc) in &gateway.attachments {
             add(
                 region,
                 ResourceKind::TgwAttachment,
                 attachment,
-                Some(&gateway.id),
+                &[&gateway.id, vpc],
             );
         }
         // A peering attachment is seen from both of its Transit Gateways, so
         // only its existence is checked here.
         for attachment in gateway.peerings.values() {
-            add(region, ResourceKind::TgwAttachment, attachment, None);
+            add(region, ResourceKind::TgwAttachment, attachment, &[]);
         }
     }
     expected.into_iter().collect()
@@ -204,26 +201,44 @@ async fn look_up(context: &Context, expected: &[Expected]) -> (Vec<ResourceCheck
 }
 
 /// Judges one id against the result of its Describe call, which maps each
-/// existing id to its owner.
-fn found_of(item: &Expected, answer: &Result<BTreeMap<String, String>, AwsError>) -> Found {
+/// existing id to what it belongs to.
+fn found_of(item: &Expected, answer: &Result<Owners, AwsError>) -> Found {
     let existing = match answer {
         Ok(existing) => existing,
         Err(error) => {
             return Found::NotChecked {
                 code: error.code.clone(),
-            }
+            };
         }
     };
-    let Some(owner) = existing.get(&item.id) else {
+    let Some(owners) = existing.get(&item.id) else {
         return Found::NotFound;
     };
-    match &item.parent {
-        Some(parent) if !owner.is_empty() && owner != parent => Found::WrongParent {
+
+    let known: Vec<&String> = owners.iter().filter(|o| !o.is_empty()).collect();
+    let wrong = item
+        .parents
+        .iter()
+        .find(|parent| !known.is_empty() && !known.contains(parent));
+    match wrong {
+        Some(parent) => Found::WrongParent {
             expected: parent.clone(),
-            actual: owner.clone(),
+            actual: same_kind(parent, &known),
         },
-        _ => Found::Exists,
+        None => Found::Exists,
     }
+}
+
+/// Picks the owner of the same kind as `parent` (a VPC for a VPC, a Transit
+/// Gateway for a Transit Gateway), judged by the id prefix.
+fn same_kind(parent: &str, owners: &[&String]) -> String {
+    let prefix = parent.split('-').next().unwrap_or_default();
+    owners
+        .iter()
+        .find(|owner| owner.split('-').next() == Some(prefix))
+        .or(owners.first())
+        .map(|owner| owner.to_string())
+        .unwrap_or_default()
 }
 
 /// One DryRun write to make.
@@ -404,30 +419,51 @@ fn status_of(
 mod tests {
     use super::*;
 
-    fn expected(parent: Option<&str>) -> Expected {
+    fn expected(parents: &[&str]) -> Expected {
         Expected {
             region: "ap-northeast-1".to_string(),
             kind: ResourceKind::Eni,
             id: "eni-0aaaaaaaaaaaaaaaa".to_string(),
-            parent: parent.map(str::to_string),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
         }
     }
 
     #[test]
     fn found_of_reports_missing_id() {
         let answer = Ok(BTreeMap::new());
-        assert_eq!(found_of(&expected(None), &answer), Found::NotFound);
+        assert_eq!(found_of(&expected(&[]), &answer), Found::NotFound);
     }
 
     #[test]
     fn found_of_reports_wrong_vpc() {
         let answer = Ok(BTreeMap::from([(
             "eni-0aaaaaaaaaaaaaaaa".to_string(),
-            "vpc-99999999".to_string(),
+            vec!["vpc-99999999".to_string()],
         )]));
-        let found = found_of(&expected(Some("vpc-1234abcd")), &answer);
+        let found = found_of(&expected(&["vpc-1234abcd"]), &answer);
         assert_eq!(
             found,
+            Found::WrongParent {
+                expected: "vpc-1234abcd".to_string(),
+                actual: "vpc-99999999".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn found_of_reports_attachment_of_other_vpc() {
+        let owners = vec!["tgw-0aaaaaaaa".to_string(), "vpc-99999999".to_string()];
+        let answer = Ok(BTreeMap::from([(
+            "eni-0aaaaaaaaaaaaaaaa".to_string(),
+            owners,
+        )]));
+
+        let right = found_of(&expected(&["tgw-0aaaaaaaa", "vpc-99999999"]), &answer);
+        let swapped = found_of(&expected(&["tgw-0aaaaaaaa", "vpc-1234abcd"]), &answer);
+
+        assert_eq!(right, Found::Exists);
+        assert_eq!(
+            swapped,
             Found::WrongParent {
                 expected: "vpc-1234abcd".to_string(),
                 actual: "vpc-99999999".to_string()

@@ -274,6 +274,40 @@ fn check_exits_3_when_aws_unreachable() {
 }
 
 #[test]
+fn check_reports_swapped_attachments() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("client-vpc", &[]);
+    let server = layout.server(A);
+    let client = layout.ids["client_vpcs"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .expect("a client VPC in ids.json")
+        .clone();
+    let server_attachment = server["attachment"].as_str().unwrap().to_string();
+    let client_attachment = client["attachment"].as_str().unwrap().to_string();
+    let text = std::fs::read_to_string(&layout.conf).unwrap();
+    let swapped = text
+        .replace(&server_attachment, "SWAP")
+        .replace(&client_attachment, &server_attachment)
+        .replace("SWAP", &client_attachment);
+    std::fs::write(&layout.conf, swapped).unwrap();
+
+    let run = tgw_vip(&emulator, &layout.conf, &["--output", "json", "check"]);
+
+    assert_eq!(run.code, 1, "{run:?}");
+    let json = json_of(&run);
+    let entry = json["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == server_attachment.as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entry["result"], "wrong_parent", "{json}");
+    assert_eq!(entry["actual"], server["vpc"], "{json}");
+}
+
+#[test]
 fn iam_policy_scopes_resources() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
