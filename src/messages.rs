@@ -213,6 +213,7 @@ message!(hint_account, "iam.hint_account");
 message!(check_resources_title, "check.resources_title");
 message!(check_permissions_title, "check.permissions_title");
 message!(check_resources_bad, "check.resources_bad", count: usize);
+message!(check_resources_unchecked, "check.resources_unchecked", count: usize);
 message!(check_missing_actions, "check.missing_actions", actions: &str);
 message!(hint_iam_policy, "check.hint_iam_policy");
 message!(check_ok, "check.ok");

@@ -512,10 +512,18 @@ fn check_summary(report: &CheckReport) -> String {
     let bad = report
         .resources
         .iter()
-        .filter(|r| r.found != Found::Exists)
+        .filter(|r| matches!(r.found, Found::NotFound | Found::WrongParent { .. }))
         .count();
     if bad > 0 {
         let _ = writeln!(out, "{}", msg::check_resources_bad(bad));
+    }
+    let unchecked = report
+        .resources
+        .iter()
+        .filter(|r| matches!(r.found, Found::NotChecked { .. }))
+        .count();
+    if unchecked > 0 {
+        let _ = writeln!(out, "{}", msg::check_resources_unchecked(unchecked));
     }
     if !report.missing_actions.is_empty() {
         let actions = report.missing_actions.join(", ");

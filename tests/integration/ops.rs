@@ -271,6 +271,8 @@ fn check_exits_3_when_aws_unreachable() {
     );
 
     assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stdout.contains("could not be looked up"), "{run:?}");
+    assert!(!run.stdout.contains("correct them in the config"), "{run:?}");
 }
 
 #[test]
