@@ -71,6 +71,17 @@ pub fn policy(topology: &Topology, account: &str) -> Value {
         }),
     ];
 
+    // With an ENI known, start and monitor read its source/destination
+    // check, which must be off for the instance to accept VIP traffic.
+    if topology.servers.iter().any(|server| server.eni.is_some()) {
+        statements.push(json!({
+            "Sid": "ReadSourceDestCheck",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeNetworkInterfaceAttribute"],
+            "Resource": "*",
+        }));
+    }
+
     let listed = listed_table_arns(topology, account);
     if !listed.is_empty() {
         statements.push(json!({

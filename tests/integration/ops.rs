@@ -272,7 +272,10 @@ fn check_exits_3_when_aws_unreachable() {
 
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stdout.contains("could not be looked up"), "{run:?}");
-    assert!(!run.stdout.contains("correct them in the config"), "{run:?}");
+    assert!(
+        !run.stdout.contains("correct them in the config"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -339,6 +342,9 @@ fn iam_policy_scopes_resources() {
             .unwrap_or_else(|| panic!("no statement {sid}: {policy}"))
     };
     assert_eq!(by_sid("ReadRoutes")["Resource"], "*");
+    let eni = by_sid("ReadSourceDestCheck");
+    let read_eni = serde_json::json!(["ec2:DescribeNetworkInterfaceAttribute"]);
+    assert_eq!(eni["Action"], read_eni, "{eni}");
     let tgw = by_sid("WriteTransitGatewayRoutes");
     let arn =
         format!("arn:aws:ec2:ap-northeast-1:123456789012:transit-gateway-route-table/{tgw_table}");
