@@ -8,7 +8,7 @@ use clap::FromArgMatches;
 use tokio::time::Instant;
 
 use crate::aws::ErrorKind;
-use crate::cli::{Cli, OutputFormat};
+use crate::cli::{Cli, Command, OutputFormat};
 use crate::commands::{self, CommandError};
 use crate::messages as msg;
 use crate::{report, ExitStatus};
@@ -75,24 +75,40 @@ async fn run(cli: &Cli, started: std::time::Instant) -> ExitStatus {
             print_error(&msg::deadline_command(cli.timeout), None);
             ExitStatus::AwsUnavailable
         }
+        // A failed stop makes CLUSTERPRO run its final action, such as a
+        // shutdown, and stop changes nothing anyway: a config problem is
+        // shown as a warning and stop still succeeds.
+        Ok(Err(err)) if cli.command == Command::Stop => {
+            report_problem(&err, &msg::warning_prefix());
+            let server = crate::hostnames::primary();
+            print_report(cli, &commands::Report::Stop { server })
+        }
         Ok(Err(err)) => {
             report_error(&err);
             err.status()
         }
-        Ok(Ok(report)) => {
-            let text = match cli.output {
-                OutputFormat::Text => report::render_text(&report),
-                OutputFormat::Json => report::render_json(&report),
-            };
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes());
-            let _ = stdout.flush();
-            report.status()
-        }
+        Ok(Ok(report)) => print_report(cli, &report),
     }
 }
 
+fn print_report(cli: &Cli, report: &commands::Report) -> ExitStatus {
+    let text = match cli.output {
+        OutputFormat::Text => report::render_text(report),
+        OutputFormat::Json => report::render_json(report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    report.status()
+}
+
 fn report_error(err: &CommandError) {
+    report_problem(err, &msg::error_prefix());
+}
+
+/// Prints a command error on standard error, each line led by `prefix`
+/// (`error` or `warning` in the chosen language).
+fn report_problem(err: &CommandError, prefix: &str) {
     match err {
         CommandError::Config(config) => {
             let file = config.file.display().to_string();
@@ -106,10 +122,12 @@ fn report_error(err: &CommandError) {
                 Some(location) => format!("{}\n  {location}", config.message),
                 None => config.message.clone(),
             };
-            print_error(&message, config.hint.as_deref());
+            print_with(prefix, &message, config.hint.as_deref());
         }
-        CommandError::Usage { message, hint } => print_error(message, hint.as_deref()),
-        CommandError::Hook { error, .. } => print_error(&error.message, error.hint.as_deref()),
+        CommandError::Usage { message, hint } => print_with(prefix, message, hint.as_deref()),
+        CommandError::Hook { error, .. } => {
+            print_with(prefix, &error.message, error.hint.as_deref())
+        }
         CommandError::Aws(error) => {
             let hint = match error.kind {
                 _ if error.operation == crate::imds::OPERATION => msg::hint_imds_unreachable(),
@@ -119,7 +137,7 @@ fn report_error(err: &CommandError) {
             };
             if error.operation == crate::aws::RESOLVE_CREDENTIALS {
                 let text = msg::credentials_missing(&error.resource, &error.message);
-                print_error(&text, Some(&hint));
+                print_with(prefix, &text, Some(&hint));
                 return;
             }
             let text = msg::aws_failed(
@@ -129,7 +147,7 @@ fn report_error(err: &CommandError) {
                 &error.code,
                 &error.message,
             );
-            print_error(&text, Some(&hint));
+            print_with(prefix, &text, Some(&hint));
         }
     }
 }
@@ -158,8 +176,12 @@ fn print_usage_error(err: &clap::Error, lang: &str) {
 }
 
 fn print_error(message: &str, hint: Option<&str>) {
+    print_with(&msg::error_prefix(), message, hint);
+}
+
+fn print_with(prefix: &str, message: &str, hint: Option<&str>) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{}: {message}", msg::error_prefix());
+    let _ = writeln!(stderr, "{prefix}: {message}");
     if let Some(hint) = hint {
         let _ = writeln!(stderr, "{}: {hint}", msg::hint_prefix());
     }

@@ -327,6 +327,19 @@ fn stop_changes_nothing() {
 
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(emulator.counters()["total"], 0);
+
+    // A failed stop would make the cluster run its final action, so a
+    // broken config is reported as a warning and stop still succeeds.
+    layout.append_config("\nmonitr: {repair: true}\n");
+    let run = tgw_vip(&emulator, &layout.conf, &["--server", A, "stop"]);
+
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("warning: unknown key `monitr`"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("nothing to do"), "{run:?}");
+    assert_eq!(emulator.counters()["total"], 0);
 }
 
 #[test]
