@@ -678,10 +678,18 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
     } else {
         None
     };
-    let repair = match decision {
+    let mut repair = match decision {
         Some(decision) => decision == Decision::Repair,
         None => !drift.is_empty() && settings.repair,
     };
+    if repair {
+        if let Some(holder) = other_holder(context).await {
+            let text = msg::repair_refused(&holder);
+            warn!("{text}");
+            warnings.push(text);
+            repair = false;
+        }
+    }
 
     let mut repaired = Vec::new();
     if repair {
@@ -710,6 +718,16 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
         hook_decision: decision,
         warnings,
         exit_code: status.code(),
+    }
+}
+
+/// Names the other server that every managed route points at, if any.
+/// Such routes are a failover, not drift: a repair from this node would
+/// take the VIP away from the node that holds it.
+async fn other_holder(context: &Context) -> Option<String> {
+    match status(context).await.verdict {
+        Verdict::RoutedTo(server) if server != context.server.name => Some(server),
+        _ => None,
     }
 }
 

@@ -208,6 +208,7 @@ message!(hook_route_table, "hooks.route_table", table: &str);
 message!(hook_vpc_managed, "hooks.vpc_managed", path: &str, vpc: &str);
 message!(hook_bad_decision, "hooks.bad_decision", location: &str, value: &str);
 message!(hook_monitor_error, "hooks.monitor_error", error: &str);
+message!(repair_refused, "monitor.repair_refused", server: &str);
 message!(account_invalid, "iam.account_invalid", account: &str);
 message!(hint_account, "iam.hint_account");
 message!(check_resources_title, "check.resources_title");

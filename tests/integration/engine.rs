@@ -343,6 +343,23 @@ fn stop_changes_nothing() {
 }
 
 #[test]
+fn standby_monitor_never_repairs_a_failover() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+    layout.append_config("monitor:\n  repair: true\n");
+    start(&emulator, &layout, B);
+    emulator.reset_counters();
+
+    let run = tgw_vip(&emulator, &layout.conf, &["--server", A, "monitor"]);
+
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("not repaired"), "{run:?}");
+    assert!(run.stdout.contains(B), "{run:?}");
+    assert_eq!(emulator.writes(), 0);
+    assert_routed_to(&emulator, &layout, B);
+}
+
+#[test]
 fn monitor_api_failure_is_not_drift() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
