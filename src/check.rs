@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::aws::{AwsError, ErrorKind, Owners, Permission, Write};
 use crate::engine::Context;
+use crate::plan::ObservedTable;
 use crate::topology::Topology;
 use crate::ExitStatus;
 
@@ -77,10 +78,20 @@ pub struct PermissionCheck {
     pub error: Option<String>,
 }
 
+/// A VPC where start would find no table to change: none is listed under
+/// `routeTables` and none has a route for the VIP yet.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unrouted {
+    pub region: String,
+    pub vpc: String,
+    pub destination: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
     pub resources: Vec<ResourceCheck>,
     pub permissions: Vec<PermissionCheck>,
+    pub unrouted: Vec<Unrouted>,
     /// IAM actions that AWS denied, such as `ec2:CreateRoute`, sorted.
     pub missing_actions: Vec<String>,
     pub api_errors: Vec<AwsError>,
@@ -142,15 +153,19 @@ pub async fn check(context: &Context) -> CheckReport {
     let (resources, mut api_errors) = look_up(context, &expected).await;
 
     let destinations: Vec<String> = context.vips.iter().map(|v| v.destination()).collect();
-    let (probes, discovery_errors) = write_probes(context, &destinations).await;
-    api_errors.extend(discovery_errors);
-    let permissions = run_probes(context, &probes).await;
+    let found = write_probes(context, &destinations).await;
+    api_errors.extend(found.errors);
+    let permissions = run_probes(context, &found.probes).await;
 
     let missing_actions = missing_actions(&permissions, &api_errors);
-    let status = status_of(&resources, &permissions, &api_errors);
+    let mut status = status_of(&resources, &permissions, &api_errors);
+    if status == ExitStatus::Success && !found.unrouted.is_empty() {
+        status = ExitStatus::Failed;
+    }
     CheckReport {
         resources,
         permissions,
+        unrouted: found.unrouted,
         missing_actions,
         api_errors,
         exit_code: status.code(),
@@ -263,10 +278,11 @@ enum WriteKind {
 /// Lists the writes `start` may make on every managed table. Listed VPC
 /// tables may get ReplaceRoute or CreateRoute, other VPC tables that hold a
 /// VIP route only ReplaceRoute, TGW tables both TGW route writes.
-async fn write_probes(context: &Context, destinations: &[String]) -> (Vec<Probe>, Vec<AwsError>) {
+async fn write_probes(context: &Context, destinations: &[String]) -> Probes {
     let topology = &context.topology;
     let mut probes = BTreeSet::new();
     let mut errors = Vec::new();
+    let mut unrouted = Vec::new();
 
     for vpc in topology.vpcs.values() {
         for table in &vpc.explicit_tables {
@@ -291,6 +307,7 @@ async fn write_probes(context: &Context, destinations: &[String]) -> (Vec<Probe>
             .await
         {
             Ok(tables) => {
+                unrouted.extend(unrouted_vpcs(topology, &region, destinations, &tables));
                 for (vpc, table, _) in tables {
                     let gateway = topology.vpcs.get(&vpc).map(|v| v.gateway.clone());
                     let gateway = gateway.unwrap_or_default();
@@ -321,7 +338,47 @@ async fn write_probes(context: &Context, destinations: &[String]) -> (Vec<Probe>
             }
         }
     }
-    (probes.into_iter().collect(), errors)
+    Probes {
+        probes: probes.into_iter().collect(),
+        unrouted,
+        errors,
+    }
+}
+
+/// The DryRun writes to make, and what finding them showed.
+struct Probes {
+    probes: Vec<Probe>,
+    /// VPCs without listed tables where no table has a VIP route yet.
+    unrouted: Vec<Unrouted>,
+    errors: Vec<AwsError>,
+}
+
+/// Lists the VPCs of `region` that have no listed tables and no table with
+/// a route for one of `destinations`: start finds no table to change there.
+fn unrouted_vpcs(
+    topology: &Topology,
+    region: &str,
+    destinations: &[String],
+    tables: &[(String, String, ObservedTable)],
+) -> Vec<Unrouted> {
+    let mut unrouted = Vec::new();
+    let vpcs = topology.vpcs.values().filter(|v| v.region == region);
+
+    for vpc in vpcs.filter(|v| v.explicit_tables.is_empty()) {
+        for destination in destinations {
+            let routed = tables.iter().any(|(owner, _, table)| {
+                *owner == vpc.id && table.routes.contains_key(destination)
+            });
+            if !routed {
+                unrouted.push(Unrouted {
+                    region: region.to_string(),
+                    vpc: vpc.id.clone(),
+                    destination: destination.clone(),
+                });
+            }
+        }
+    }
+    unrouted
 }
 
 fn vpc_probe(region: &str, table: &str, gateway: &str, write: WriteKind) -> Probe {

@@ -670,7 +670,8 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
     let (observation, diff, mut warnings) = observe_active(context, &desired).await;
     let mut drift = drift_of(&desired, &diff);
     let mut api_errors = api_errors_of(&diff, &observation);
-    let checked = diff.changes.len();
+    // A VPC where no table has the VIP route counts as one route.
+    let checked = diff.changes.len() + diff.vpcs_without_route.len();
 
     let found = !drift.is_empty() || !api_errors.is_empty();
     let decision = if found && !context.hooks.is_empty() {

@@ -215,6 +215,7 @@ message!(check_resources_title, "check.resources_title");
 message!(check_permissions_title, "check.permissions_title");
 message!(check_resources_bad, "check.resources_bad", count: usize);
 message!(check_resources_unchecked, "check.resources_unchecked", count: usize);
+message!(check_unrouted, "check.unrouted", vpc: &str, destination: &str);
 message!(check_missing_actions, "check.missing_actions", actions: &str);
 message!(hint_iam_policy, "check.hint_iam_policy");
 message!(check_ok, "check.ok");

@@ -198,7 +198,8 @@ fn render_start(report: &StartReport) -> String {
     }
 
     let count = |f: fn(&Outcome) -> bool| report.routes.iter().filter(|r| f(&r.outcome)).count();
-    let changed = count(|o| matches!(o, Outcome::Changed { .. } | Outcome::Created));
+    let changed = count(|o| matches!(o, Outcome::Changed { .. }));
+    let created = count(|o| matches!(o, Outcome::Created));
     let unchanged = count(|o| matches!(o, Outcome::Unchanged));
     let failed = count(|o| {
         matches!(
@@ -213,6 +214,7 @@ fn render_start(report: &StartReport) -> String {
             "start.summary",
             total = report.routes.len(),
             changed = changed,
+            created = created,
             unchanged = unchanged,
             failed = failed,
             ms = report.elapsed_ms
@@ -516,6 +518,13 @@ fn check_summary(report: &CheckReport) -> String {
         .count();
     if bad > 0 {
         let _ = writeln!(out, "{}", msg::check_resources_bad(bad));
+    }
+    for unrouted in &report.unrouted {
+        let _ = writeln!(
+            out,
+            "{}",
+            msg::check_unrouted(&unrouted.vpc, &unrouted.destination)
+        );
     }
     let unchecked = report
         .resources

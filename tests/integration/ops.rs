@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{root, test_env, tgw_vip, tgw_vip_env, Emulator, Run};
+use crate::support::{root, test_env, tgw_vip, tgw_vip_env, tgw_vip_no_vip, Emulator, Run};
 
 const A: &str = "server-a.test.local";
 const B: &str = "server-b.test.local";
@@ -276,6 +276,32 @@ fn check_exits_3_when_aws_unreachable() {
         !run.stdout.contains("correct them in the config"),
         "{run:?}"
     );
+}
+
+#[test]
+fn check_reports_vpc_without_vip_route() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+    let args = ["--vip", "172.16.0.9", "--output", "json", "check"];
+
+    let run = tgw_vip_no_vip(&emulator, &layout.conf, &args, &[]);
+
+    assert_eq!(run.code, 1, "{run:?}");
+    let json = json_of(&run);
+    let mut vpcs: Vec<&str> = json["unrouted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["vpc"].as_str().unwrap())
+        .collect();
+    vpcs.sort();
+    let mut expected = vec![
+        layout.server(A)["vpc"].as_str().unwrap(),
+        layout.server(B)["vpc"].as_str().unwrap(),
+    ];
+    expected.sort();
+    assert_eq!(vpcs, expected, "{json}");
+    assert_eq!(emulator.writes(), 0);
 }
 
 #[test]
