@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use rust_i18n::t;
 
+use crate::aws::ErrorKind;
 use crate::check::{CheckReport, Found, ResourceKind};
 use crate::commands::{
     ApiErrorPolicy, MonitorReport, PlanReport, Report, StartReport, StatusReport, Verdict,
@@ -127,6 +128,34 @@ fn failure_label(route: &RouteOutcome) -> String {
     }
 }
 
+/// Picks the advice for the failed routes of a start: a refused write needs
+/// IAM actions, an error in the request needs the config checked, and
+/// anything else (throttling, timeouts, a silent region) a later retry.
+fn failure_hints(routes: &[RouteOutcome]) -> Vec<String> {
+    let mut refused = false;
+    let mut rejected = false;
+    let mut transient = false;
+    for route in routes.iter().filter(|r| r.is_failure()) {
+        match &route.outcome {
+            Outcome::Failed { error } if error.kind == ErrorKind::Unauthorized => refused = true,
+            Outcome::Failed { error } if error.kind == ErrorKind::Client => rejected = true,
+            _ => transient = true,
+        }
+    }
+
+    let mut hints = Vec::new();
+    if refused {
+        hints.push(msg::hint_iam_policy());
+    }
+    if rejected {
+        hints.push(t!("start.hint_rejected").into_owned());
+    }
+    if transient {
+        hints.push(t!("start.hint_failed").into_owned());
+    }
+    hints
+}
+
 fn render_start(report: &StartReport) -> String {
     let mut out = String::new();
     let vips = report.vips.join(", ");
@@ -182,8 +211,8 @@ fn render_start(report: &StartReport) -> String {
             shown.push(line);
         }
     }
-    if !shown.is_empty() {
-        let _ = writeln!(out, "{}: {}", t!("report.hint"), t!("start.hint_failed"));
+    for hint in failure_hints(&report.routes) {
+        let _ = writeln!(out, "{}: {hint}", t!("report.hint"));
     }
     for warning in &report.warnings {
         let _ = writeln!(out, "{}: {warning}", t!("report.warning"));

@@ -73,6 +73,20 @@ fn throttling_storm_is_retried() {
 }
 
 #[test]
+fn denied_write_asks_for_iam_actions() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+    start(&emulator, &layout, A);
+    emulator.faults(r#"{"deny": ["ReplaceTransitGatewayRoute"]}"#);
+
+    let run = tgw_vip(&emulator, &layout.conf, &["--server", B, "start"]);
+
+    assert!(run.stdout.contains("UnauthorizedOperation"), "{run:?}");
+    assert!(run.stdout.contains("iam-policy"), "{run:?}");
+    assert!(!run.stdout.contains("once AWS answers"), "{run:?}");
+}
+
+#[test]
 fn failed_writes_are_named_and_finished_later() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
@@ -102,6 +116,8 @@ fn failed_writes_are_named_and_finished_later() {
     assert!(vpc_line.is_some_and(|l| l.contains("FAILED")), "{run:?}");
     let rows = routes(&emulator, &layout);
     assert_eq!(target_in(&rows, &first_table(&layout, B)), eni(&layout, B));
+    assert!(run.stdout.contains("once AWS answers"), "{run:?}");
+    assert!(!run.stdout.contains("iam-policy"), "{run:?}");
 
     clear_faults(&emulator);
     start(&emulator, &layout, B);
