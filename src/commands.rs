@@ -348,14 +348,20 @@ fn resolve_server(
     topology: &Topology,
 ) -> Result<Server, CommandError> {
     let names: Vec<String> = topology.servers.iter().map(|s| s.name.clone()).collect();
+    // --server follows the same rules as the host name: exact, then
+    // ignoring case, then the short name.
     if let Some(name) = &cli.server {
-        return topology
-            .server(name)
-            .cloned()
-            .ok_or_else(|| CommandError::Usage {
+        return match match_host(&topology.servers, std::slice::from_ref(name)) {
+            Ok(server) => Ok(server.clone()),
+            Err(HostMatchError::NotFound) => Err(CommandError::Usage {
                 message: msg::server_unknown(name, &config.path),
-                hint: Some(msg::hint_servers(&names)),
-            });
+                hint: Some(msg::hint_server_names(&names.join(", "))),
+            }),
+            Err(HostMatchError::Ambiguous(matches)) => Err(CommandError::Usage {
+                message: msg::server_ambiguous(name, &matches.join(", ")),
+                hint: Some(msg::hint_server_flag()),
+            }),
+        };
     }
 
     let host_names = hostnames::local();

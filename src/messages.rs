@@ -158,6 +158,8 @@ message!(vip_inside_vpc, "cli.vip_inside_vpc", vip: &str, vpc: &str, cidr: &str)
 message!(hint_vip_outside, "cli.hint_vip_outside");
 message!(host_ambiguous, "server.host_ambiguous", host: &str, names: &str);
 message!(hint_server_flag, "server.hint_flag");
+message!(hint_server_names, "server.hint_flag_names", names: &str);
+message!(server_ambiguous, "server.flag_ambiguous", name: &str, names: &str);
 message!(policy_invalid, "config.policy_invalid", value: &str);
 message!(hint_policy, "config.hint_policy");
 message!(vpc_without_route, "plan.vpc_without_route", vpc: &str, destination: &str);

@@ -171,6 +171,22 @@ fn help_and_usage_errors_in_both_languages() {
 }
 
 #[test]
+fn server_flag_matches_like_host_name() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+
+    for name in ["SERVER-A.TEST.LOCAL", "server-a"] {
+        let run = tgw_vip(&emulator, &layout.conf, &["--server", name, "plan"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains(A), "{run:?}");
+    }
+    let run = tgw_vip(&emulator, &layout.conf, &["--server", "server-c", "plan"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("give --server one of"), "{run:?}");
+    assert!(run.stderr.contains(B), "{run:?}");
+}
+
+#[test]
 fn check_passes_on_reference_layout() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
