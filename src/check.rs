@@ -117,7 +117,8 @@ pub fn expected_resources(topology: &Topology) -> Vec<Expected> {
         }
     }
     for server in &topology.servers {
-        let (Some(eni), Some(vpc)) = (&server.eni, topology.vpcs.get(&server.vpc)) else {
+        // `eni: auto` is read from instance metadata at start, not checked.
+        let (Some(eni), Some(vpc)) = (server.eni_id(), topology.vpcs.get(&server.vpc)) else {
             continue;
         };
         add(&vpc.region, ResourceKind::Eni, eni, &[&vpc.id]);

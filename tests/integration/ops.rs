@@ -321,6 +321,20 @@ fn check_reports_vpc_without_vip_route() {
 }
 
 #[test]
+fn check_skips_eni_read_from_metadata() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+    let eni = layout.server(A)["eni"].as_str().unwrap().to_string();
+    let text = std::fs::read_to_string(&layout.conf).unwrap();
+    std::fs::write(&layout.conf, text.replace(&eni, "auto")).unwrap();
+
+    let run = tgw_vip(&emulator, &layout.conf, &["check"]);
+
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("auto"), "{run:?}");
+}
+
+#[test]
 fn check_reports_swapped_attachments() {
     let emulator = Emulator::start();
     let layout = emulator.build("client-vpc", &[]);
@@ -477,9 +491,14 @@ fn ocf_agent_reports_bad_config() {
 
     let valid = ocf(&emulator, &layout.conf, "validate-all", A);
     let started = ocf(&emulator, &layout.conf, "start", A);
+    let stopped = ocf(&emulator, &layout.conf, "stop", A);
 
     assert_eq!(valid.code, 6, "OCF_ERR_CONFIGURED expected: {valid:?}");
     assert_eq!(started.code, 6, "OCF_ERR_CONFIGURED expected: {started:?}");
+    assert_eq!(
+        stopped.code, 0,
+        "a failed stop gets the node fenced: {stopped:?}"
+    );
     assert_eq!(emulator.writes(), 0);
 }
 
