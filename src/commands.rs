@@ -732,10 +732,21 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
 /// Such routes are a failover, not drift: a repair from this node would
 /// take the VIP away from the node that holds it.
 async fn other_holder(context: &Context) -> Option<String> {
-    match status(context).await.verdict {
-        Verdict::RoutedTo(server) if server != context.server.name => Some(server),
-        _ => None,
-    }
+    let report = status(context).await;
+    holder_of(&report.rows, &context.server.name)
+}
+
+/// Finds a server other than `me` that every readable row is correct for.
+/// Tables that could not be read are left out, so a region that does not
+/// answer never makes this node take over routes it can reach.
+fn holder_of(rows: &[StatusRow], me: &str) -> Option<String> {
+    let first = rows.first()?;
+    first
+        .servers
+        .iter()
+        .filter(|server| *server != me)
+        .find(|server| rows.iter().all(|row| row.servers.contains(server)))
+        .cloned()
 }
 
 /// Runs `on_monitor_fail`; a hook error becomes a warning and a fail.
@@ -897,5 +908,36 @@ pub async fn plan(context: &Context) -> PlanReport {
         api_errors,
         warnings,
         exit_code: exit.code(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(table: &str, servers: &[&str]) -> StatusRow {
+        StatusRow {
+            region: "ap-northeast-1".to_string(),
+            kind: plan::TableKind::Vpc,
+            owner: "vpc-1234abcd".to_string(),
+            table: table.to_string(),
+            destination: "172.16.0.1/32".to_string(),
+            target: None,
+            state: None,
+            servers: servers.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn holder_is_the_server_every_row_serves() {
+        let failover = [row("rtb-1", &["b"]), row("rtb-2", &["a", "b"])];
+        let partial = [row("rtb-1", &["b"]), row("rtb-2", &["a"])];
+        let missing = [row("rtb-1", &["b"]), row("rtb-2", &[])];
+
+        assert_eq!(holder_of(&failover, "a"), Some("b".to_string()));
+        assert_eq!(holder_of(&failover, "b"), None);
+        assert_eq!(holder_of(&partial, "a"), None);
+        assert_eq!(holder_of(&missing, "a"), None);
+        assert_eq!(holder_of(&[], "a"), None);
     }
 }

@@ -357,6 +357,17 @@ fn standby_monitor_never_repairs_a_failover() {
     assert!(run.stdout.contains(B), "{run:?}");
     assert_eq!(emulator.writes(), 0);
     assert_routed_to(&emulator, &layout, B);
+
+    // With the active node's region not answering, the routes this node
+    // can read still point at B, so nothing is taken over either.
+    emulator.faults(
+        r#"{"errors": [{"operation": "DescribeRouteTables", "region": "ap-southeast-1", "count": 1000, "code": "InternalError", "status": 500},
+                       {"operation": "SearchTransitGatewayRoutes", "region": "ap-southeast-1", "count": 1000, "code": "InternalError", "status": 500}]}"#,
+    );
+    let run = tgw_vip(&emulator, &layout.conf, &["--server", A, "monitor"]);
+
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(emulator.writes(), 0);
 }
 
 #[test]
