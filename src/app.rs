@@ -135,6 +135,11 @@ fn report_problem(err: &CommandError, prefix: &str) {
                 ErrorKind::Unauthorized => msg::hint_unauthorized(),
                 _ => msg::hint_aws_unreachable(),
             };
+            if error.operation == crate::imds::OPERATION {
+                let text = msg::imds_failed(&error.resource, &error.code, &error.message);
+                print_with(prefix, &text, Some(&hint));
+                return;
+            }
             if error.operation == crate::aws::RESOLVE_CREDENTIALS {
                 let text = msg::credentials_missing(&error.resource, &error.message);
                 print_with(prefix, &text, Some(&hint));

@@ -975,7 +975,7 @@ where
 /// Returns the innermost error of a transport failure, such as "Connection
 /// refused (os error 111)", because that is what an operator can act on. The
 /// outer layers only repeat that the request could not be sent.
-fn root_cause(err: &dyn std::error::Error) -> String {
+pub(crate) fn root_cause(err: &dyn std::error::Error) -> String {
     let mut current = err;
     while let Some(source) = current.source() {
         current = source;

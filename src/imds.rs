@@ -117,7 +117,7 @@ fn classify(path: &str, err: &ImdsError) -> AwsError {
         }
         _ => ("ConnectionFailed".to_string(), ErrorKind::Connection),
     };
-    error(path, &code, detail, kind)
+    error(path, &code, crate::aws::root_cause(err), kind)
 }
 
 fn error(resource: &str, code: &str, message: String, kind: ErrorKind) -> AwsError {

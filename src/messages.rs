@@ -178,6 +178,7 @@ message!(hint_unauthorized, "aws.hint_unauthorized");
 message!(deadline_command, "aws.deadline_command", seconds: f64);
 message!(imds_answer_invalid, "imds.answer_invalid", path: &str, answer: &str);
 message!(hint_imds, "imds.hint", server: &str);
+message!(imds_failed, "imds.failed", path: &str, code: &str, detail: &str);
 message!(hint_imds_unreachable, "imds.hint_unreachable");
 message!(source_dest_check_on, "eni.source_dest_check_on", eni: &str, server: &str);
 message!(source_dest_check_unread, "eni.source_dest_check_unread", eni: &str, error: &str);
