@@ -169,6 +169,9 @@ pub struct Ec2 {
     limit: Arc<Semaphore>,
     max_attempts: u32,
     deadline: Instant,
+    /// Set for the clients of best-effort reads, whose deadline comes
+    /// before the command's, so that giving up is reported as such.
+    best_effort: bool,
 }
 
 /// A route write to perform.
@@ -214,14 +217,16 @@ impl Ec2 {
             limit: Arc::new(Semaphore::new(settings.concurrency)),
             max_attempts: settings.max_attempts,
             deadline,
+            best_effort: false,
         })
     }
 
-    /// The same clients with an earlier deadline, for calls that must
-    /// give up sooner than the command.
+    /// The same clients with an earlier deadline, for best-effort calls
+    /// that give up sooner to leave the rest of the time to required ones.
     pub fn with_deadline(&self, deadline: Instant) -> Ec2 {
         Ec2 {
             deadline: deadline.min(self.deadline),
+            best_effort: true,
             ..self.clone()
         }
     }
@@ -731,7 +736,11 @@ impl Ec2 {
             region: region.to_string(),
             resource: resource.to_string(),
             code: "DeadlineExceeded".to_string(),
-            message: crate::messages::deadline_passed(),
+            message: if self.best_effort {
+                crate::messages::best_effort_deadline_passed()
+            } else {
+                crate::messages::deadline_passed()
+            },
             kind: ErrorKind::Deadline,
         };
         let Ok(_permit) = tokio::time::timeout_at(self.deadline, self.limit.acquire()).await else {

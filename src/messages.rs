@@ -149,6 +149,10 @@ message!(region_malformed, "topology.region_malformed", region: &str);
 message!(hint_region, "topology.hint_region");
 message!(region_unknown, "topology.region_unknown", region: &str, key: &str);
 message!(deadline_passed, "aws.deadline_passed");
+message!(
+    best_effort_deadline_passed,
+    "aws.best_effort_deadline_passed"
+);
 message!(withheld_reason, "start.withheld_reason");
 message!(timeout_invalid, "cli.timeout_invalid", seconds: f64);
 message!(vip_missing, "cli.vip_missing");

@@ -162,6 +162,7 @@ fn silent_region_during_failover() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(elapsed < Duration::from_secs(7), "start took {elapsed:?}");
     assert!(run.stdout.contains("NOT READ"), "{run:?}");
+    assert!(run.stdout.contains("half of the time left"), "{run:?}");
     assert!(
         run.stdout
             .lines()
