@@ -540,8 +540,10 @@ fn plan_warnings(context: &Context, desired: &[plan::DesiredRoute], diff: &Diff)
     }
     warnings.sort();
     warnings.dedup();
+    // The report prints the warnings; the log has them at info level, so
+    // that a script capturing both streams sees each once.
     for warning in &warnings {
-        warn!("{warning}");
+        info!("{warning}");
     }
     warnings
 }
@@ -558,7 +560,7 @@ async fn observe_active(
     );
     let diff = plan::diff(desired, &observation);
     let mut warnings = plan_warnings(context, desired, &diff);
-    warnings.extend(eni_warning.inspect(|w| warn!("{w}")));
+    warnings.extend(eni_warning.inspect(|w| info!("{w}")));
     (observation, diff, warnings)
 }
 
@@ -692,7 +694,7 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
     if repair {
         if let Some(holder) = other_holder(context).await {
             let text = msg::repair_refused(&holder);
-            warn!("{text}");
+            info!("{text}");
             warnings.push(text);
             repair = false;
         }
@@ -762,7 +764,7 @@ fn ask_monitor_hooks(
         Ok(decision) => decision,
         Err(error) => {
             let text = msg::hook_monitor_error(&error.message);
-            warn!("{text}");
+            info!("{text}");
             warnings.push(text);
             Some(Decision::Fail)
         }
