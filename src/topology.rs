@@ -424,7 +424,7 @@ fn check_id(
     let lowercase = body
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let well_formed = lowercase && (8..=17).contains(&body.len());
+    let well_formed = lowercase && matches!(body.len(), 8 | 17);
     // A TGW route table id also starts with `tgw-`, and an attachment id too,
     // so a gateway id must not be one of them.
     let confused =
