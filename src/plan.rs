@@ -540,12 +540,7 @@ gateways:
 
     #[test]
     fn active_vpc_skipped_without_eni() {
-        let text = REFERENCE
-            .replace(
-                "tgw-attach-ccccccccccccccccc",
-                "tgw-attach-ccccccccccccccccc",
-            )
-            .replace(", eni: eni-aaaaaaaa", "");
+        let text = REFERENCE.replace(", eni: eni-aaaaaaaa", "");
         let routes = plan_for(&text, "server-a.test.local");
         assert!(routes.iter().all(|r| r.tables
             != Tables::Vpc {
