@@ -250,7 +250,12 @@ pub fn prepare(cli: &Cli, started: Instant) -> Result<Request, CommandError> {
 /// Loads the hook files for the commands that run hooks. Relative paths
 /// are resolved against the config file's directory.
 fn load_hooks(cli: &Cli, config: &LoadedConfig) -> Result<Hooks, CommandError> {
-    if !matches!(cli.command, Command::Start | Command::Monitor) {
+    // plan runs pre_activate as start would; check only loads the files,
+    // so that a syntax or permission error shows before go-live.
+    if !matches!(
+        cli.command,
+        Command::Start | Command::Monitor | Command::Plan | Command::Check
+    ) {
         return Ok(Hooks::default());
     }
     let dir = config.path.parent().map(PathBuf::from).unwrap_or_default();
@@ -419,7 +424,7 @@ pub async fn run(cli: &Cli, started: Instant) -> Result<Report, CommandError> {
         Command::Start => Report::Start(start(&context.0, started).await?),
         Command::Monitor => Report::Monitor(monitor(&context.0, &context.1).await),
         Command::Status => Report::Status(status(&context.0).await),
-        Command::Plan => Report::Plan(plan(&context.0).await),
+        Command::Plan => Report::Plan(plan(&context.0).await?),
         Command::Check => Report::Check(check::check(&context.0).await),
         Command::Stop | Command::IamPolicy | Command::Completions { .. } | Command::Man => {
             unreachable!("handled before connecting")
@@ -570,7 +575,7 @@ pub async fn start(context: &Context, started: Instant) -> Result<StartReport, C
     let desired = engine::desired(context);
     let (_, mut diff, warnings) = observe_active(context, &desired).await;
     if !context.hooks.is_empty() {
-        run_pre_activate(context, &mut diff).await?;
+        run_pre_activate(context, &mut diff, "start").await?;
     }
 
     // A required route that could not be read means the switch cannot
@@ -604,12 +609,16 @@ pub async fn start(context: &Context, started: Instant) -> Result<StartReport, C
 
 /// Runs `pre_activate`, then observes and diffs the routes it added and
 /// drops the tables it skipped. An abort ends the start with exit code 4.
-async fn run_pre_activate(context: &Context, diff: &mut Diff) -> Result<(), CommandError> {
+async fn run_pre_activate(
+    context: &Context,
+    diff: &mut Diff,
+    action: &str,
+) -> Result<(), CommandError> {
     let aborted = |error: HookError| CommandError::Hook {
         error,
         status: ExitStatus::HookAborted,
     };
-    let input = hooks::inputs::pre_activate(context, diff);
+    let input = hooks::inputs::pre_activate(context, diff, action);
     let answer = context
         .hooks
         .pre_activate(&input, context.deadline)
@@ -659,6 +668,15 @@ fn drift_of(desired: &[plan::DesiredRoute], diff: &Diff) -> Vec<Drift> {
             });
         }
     }
+    drift.sort_by(|a, b| {
+        (&a.region, a.kind, &a.owner, &a.table, &a.destination).cmp(&(
+            &b.region,
+            b.kind,
+            &b.owner,
+            &b.table,
+            &b.destination,
+        ))
+    });
     drift
 }
 
@@ -886,8 +904,10 @@ fn verdict_of(diffs: &[(&Server, Diff)], rows: &[StatusRow], api_failed: bool) -
     }
 }
 
-/// Lists the changes a start would make, reading only.
-pub async fn plan(context: &Context) -> PlanReport {
+/// Lists the changes a start would make, reading only. The `pre_activate`
+/// hooks run with `ctx.action` set to `plan`, so added and skipped routes
+/// show, and an abort ends the plan as it would end the start.
+pub async fn plan(context: &Context) -> Result<PlanReport, CommandError> {
     let desired = engine::desired(context);
     let observation = engine::observe(
         &context.ec2,
@@ -895,7 +915,10 @@ pub async fn plan(context: &Context) -> PlanReport {
         engine::optional_cutoff(&context.ec2),
     )
     .await;
-    let diff = plan::diff(&desired, &observation);
+    let mut diff = plan::diff(&desired, &observation);
+    if !context.hooks.is_empty() {
+        run_pre_activate(context, &mut diff, "plan").await?;
+    }
     let warnings = plan_warnings(context, &desired, &diff);
     let api_errors: Vec<String> = diff.unobserved.iter().map(|u| u.reason.clone()).collect();
     let exit = if api_errors.is_empty() {
@@ -903,14 +926,24 @@ pub async fn plan(context: &Context) -> PlanReport {
     } else {
         ExitStatus::AwsUnavailable
     };
-    PlanReport {
+    let mut changes = diff.changes;
+    changes.sort_by(|a, b| {
+        (&a.region, a.kind, &a.owner, &a.table, &a.destination).cmp(&(
+            &b.region,
+            b.kind,
+            &b.owner,
+            &b.table,
+            &b.destination,
+        ))
+    });
+    Ok(PlanReport {
         server: context.server.name.clone(),
         vips: vip_strings(context),
-        changes: diff.changes,
+        changes,
         api_errors,
         warnings,
         exit_code: exit.code(),
-    }
+    })
 }
 
 #[cfg(test)]

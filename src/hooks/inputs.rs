@@ -73,7 +73,8 @@ fn change_of(change: &RouteChange) -> Value {
 }
 
 /// Builds the context of `pre_activate`: the command, the topology and the diff.
-pub fn pre_activate(context: &Context, diff: &Diff) -> PreActivateInput {
+/// `action` is `start`, or `plan` when nothing will be written.
+pub fn pre_activate(context: &Context, diff: &Diff, action: &str) -> PreActivateInput {
     let (vips, destinations) = vips_of(context);
     let gateways: Vec<Value> = context
         .topology
@@ -88,7 +89,7 @@ pub fn pre_activate(context: &Context, diff: &Diff) -> PreActivateInput {
         .map(|v| json!({"id": v.id, "region": v.region, "gateway": v.gateway, "route_tables": v.explicit_tables}))
         .collect();
     PreActivateInput {
-        action: "start".to_string(),
+        action: action.to_string(),
         vips,
         destinations,
         server: server_of(context),

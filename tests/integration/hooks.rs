@@ -67,6 +67,32 @@ fn abort_writes_nothing() {
 }
 
 #[test]
+fn plan_runs_pre_activate_and_check_loads_hooks() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+    let hook = add_hook(
+        &layout,
+        "abort.lua",
+        "return { pre_activate = function(ctx)\n  if ctx.action == 'plan' then return false, 'planned only' end\nend }\n",
+    );
+    emulator.reset_counters();
+
+    let plan = tgw_vip(&emulator, &layout.conf, &["--server", B, "plan"]);
+    let check = tgw_vip(&emulator, &layout.conf, &["check"]);
+
+    assert_eq!(plan.code, 4, "{plan:?}");
+    assert!(plan.stderr.contains("planned only"), "{plan:?}");
+    assert_eq!(check.code, 0, "{check:?}");
+    assert_eq!(emulator.writes(), 0);
+
+    std::fs::write(&hook, "return {\n  pre_activate = function(ctx)\n").unwrap();
+    let check = tgw_vip(&emulator, &layout.conf, &["check"]);
+
+    assert_eq!(check.code, 2, "{check:?}");
+    assert!(check.stderr.contains("syntax error"), "{check:?}");
+}
+
+#[test]
 fn raised_error_aborts_with_line() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
