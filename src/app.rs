@@ -85,6 +85,11 @@ async fn run(cli: &Cli, started: std::time::Instant) -> ExitStatus {
         }
         Ok(Err(err)) => {
             report_error(&err);
+            if cli.output == OutputFormat::Json {
+                let name = cli.command.name();
+                let text = report::render_json_error(name, &err);
+                let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            }
             err.status()
         }
         Ok(Ok(report)) => print_report(cli, &report),

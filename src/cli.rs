@@ -101,6 +101,23 @@ pub enum Command {
     Man,
 }
 
+impl Command {
+    /// The action word as typed, such as `start` or `iam-policy`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Start => "start",
+            Command::Monitor => "monitor",
+            Command::Stop => "stop",
+            Command::Status => "status",
+            Command::Plan => "plan",
+            Command::Check => "check",
+            Command::IamPolicy => "iam-policy",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Text,

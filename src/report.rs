@@ -39,6 +39,50 @@ pub fn render_json(report: &Report) -> String {
     text
 }
 
+/// Renders a command error as JSON for `--output json`, so that a program
+/// reading standard output gets an object on failure too. The text error
+/// still goes to standard error.
+pub fn render_json_error(command: &str, err: &crate::commands::CommandError) -> String {
+    use crate::commands::CommandError;
+
+    let error = match err {
+        CommandError::Config(config) => serde_json::json!({
+            "kind": "config",
+            "message": config.message,
+            "hint": config.hint,
+            "file": config.file.display().to_string(),
+            "line": config.line,
+            "key": (!config.key.is_empty()).then_some(&config.key),
+        }),
+        CommandError::Usage { message, hint } => serde_json::json!({
+            "kind": "usage",
+            "message": message,
+            "hint": hint,
+        }),
+        CommandError::Hook { error, .. } => serde_json::json!({
+            "kind": "hook",
+            "message": error.message,
+            "hint": error.hint,
+        }),
+        CommandError::Aws(error) => serde_json::json!({
+            "kind": "aws",
+            "message": error.to_string(),
+            "operation": error.operation,
+            "region": error.region,
+            "resource": error.resource,
+            "code": error.code,
+        }),
+    };
+    let value = serde_json::json!({
+        "command": command,
+        "error": error,
+        "exit_code": err.status().code(),
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// Display width, counting East Asian wide characters as two columns.
 fn width(text: &str) -> usize {
     text.chars()

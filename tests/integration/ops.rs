@@ -138,6 +138,13 @@ fn config_error_in_both_languages() {
     assert_eq!(ja.code, 2, "{ja:?}");
     assert!(ja.stderr.contains("不明なキー"), "{ja:?}");
     assert_eq!(emulator.writes(), 0);
+
+    let args = ["--server", A, "--output", "json", "start"];
+    let json = json_of(&tgw_vip(&emulator, &layout.conf, &args));
+    assert_eq!(json["command"], "start", "{json}");
+    assert_eq!(json["exit_code"], 2, "{json}");
+    assert_eq!(json["error"]["kind"], "config", "{json}");
+    assert_eq!(json["error"]["key"], "monitr", "{json}");
 }
 
 #[test]
