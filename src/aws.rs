@@ -26,10 +26,10 @@ use tracing::{debug, warn};
 
 use crate::plan::{ObservedRoute, ObservedTable, RouteState, Target};
 
-/// Each existing id with what it belongs to: the VPC of an ENI or route
-/// table, the Transit Gateway of a TGW route table, the Transit Gateway and
-/// the attached resource of an attachment, and the id itself for a VPC or a
-/// Transit Gateway.
+/// Maps each existing id to its owners. An ENI or a route table has its
+/// VPC, a TGW route table its Transit Gateway, and an attachment its
+/// Transit Gateway and attached resource. A VPC or a Transit Gateway maps
+/// to itself.
 pub type Owners = BTreeMap<String, Vec<String>>;
 
 /// First backoff before a retry; each later wait doubles up to the cap.

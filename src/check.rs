@@ -35,8 +35,8 @@ pub struct Expected {
     pub region: String,
     pub kind: ResourceKind,
     pub id: String,
-    /// What the resource must belong to, as the config states it: its VPC
-    /// or Transit Gateway, and for a VPC attachment also the attached VPC.
+    /// The owners the config states for the resource: its VPC or Transit
+    /// Gateway, and for a VPC attachment also the attached VPC.
     pub parents: Vec<String>,
 }
 

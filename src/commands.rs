@@ -545,8 +545,8 @@ fn plan_warnings(context: &Context, desired: &[plan::DesiredRoute], diff: &Diff)
     }
     warnings.sort();
     warnings.dedup();
-    // The report prints the warnings; the log has them at info level, so
-    // that a script capturing both streams sees each once.
+    // The report prints the warnings; the log keeps them at info level, so
+    // that a script capturing both streams gets each once.
     for warning in &warnings {
         info!("{warning}");
     }
@@ -750,15 +750,15 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
 
 /// Names the other server that every managed route points at, if any.
 /// Such routes are a failover, not drift: a repair from this node would
-/// take the VIP away from the node that holds it.
+/// take the VIP away from the active node.
 async fn other_holder(context: &Context) -> Option<String> {
     let report = status(context).await;
     holder_of(&report.rows, &context.server.name)
 }
 
 /// Finds a server other than `me` that every readable row is correct for.
-/// Tables that could not be read are left out, so a region that does not
-/// answer never makes this node take over routes it can reach.
+/// Tables that could not be read are left out, so a silent region never
+/// makes this node take over the routes it can reach.
 fn holder_of(rows: &[StatusRow], me: &str) -> Option<String> {
     let first = rows.first()?;
     first
