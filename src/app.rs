@@ -80,7 +80,7 @@ async fn run(cli: &Cli, started: std::time::Instant) -> ExitStatus {
         // shown as a warning and stop still succeeds.
         Ok(Err(err)) if cli.command == Command::Stop => {
             report_problem(&err, &msg::warning_prefix());
-            let server = crate::hostnames::primary();
+            let server = cli.server.clone().unwrap_or_else(crate::hostnames::primary);
             print_report(cli, &commands::Report::Stop { server })
         }
         Ok(Err(err)) => {

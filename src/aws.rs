@@ -873,8 +873,13 @@ async fn load_sdk_config(settings: &AwsSettings, home_region: &str) -> aws_types
         .region(region)
         .timeout_config(timeouts)
         .retry_config(RetryConfig::disabled());
+    // A profile named in the config wins over credentials in the
+    // environment, as `--profile` does for the AWS CLI.
     if let Some(profile) = &settings.profile {
-        loader = loader.profile_name(profile);
+        let provider = aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(profile)
+            .build();
+        loader = loader.profile_name(profile).credentials_provider(provider);
     }
     loader.load().await
 }
@@ -907,10 +912,7 @@ async fn resolve_credentials(
             "DeadlineExceeded",
             crate::messages::deadline_passed(),
         )),
-        Ok(Err(err)) => Err(error(
-            "CredentialsNotLoaded",
-            DisplayErrorContext(&err).to_string(),
-        )),
+        Ok(Err(err)) => Err(error("CredentialsNotLoaded", root_cause(&err))),
         Ok(Ok(_)) => {
             debug!(provider = ?provider, "credentials resolved");
             Ok(())

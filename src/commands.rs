@@ -587,8 +587,12 @@ pub async fn start(context: &Context, started: Instant) -> Result<StartReport, C
     }
     let mut routes = engine::apply(&context.ec2, &diff, withhold.as_deref()).await;
     let conflict = converge::settle(context, &desired, &mut routes).await;
+    let unrouted = required_vpcs_unrouted(&desired, &diff);
+    let mut warnings = warnings;
+    warnings.extend(unrouted.iter().map(|vpc| msg::start_vpc_unrouted(vpc)));
     let status = match conflict {
         Some(_) => ExitStatus::Failed,
+        None if !unrouted.is_empty() => ExitStatus::Failed,
         None => engine::start_status(&routes),
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -632,6 +636,26 @@ async fn run_pre_activate(
     }
     hooks::inputs::apply_skips(diff, &answer.skipped);
     Ok(())
+}
+
+/// Lists the VPCs whose route is required but where no table has the VIP
+/// route: start cannot point them here, so the VIP stays unreachable there
+/// and the next monitor would report drift.
+fn required_vpcs_unrouted(desired: &[plan::DesiredRoute], diff: &Diff) -> Vec<String> {
+    let mut vpcs: Vec<String> = diff
+        .vpcs_without_route
+        .iter()
+        .filter(|(vpc, destination)| {
+            desired.iter().any(|route| {
+                route.required
+                    && route.destination == *destination
+                    && matches!(&route.tables, Tables::Vpc { vpc: v, .. } if v == vpc)
+            })
+        })
+        .map(|(vpc, _)| vpc.clone())
+        .collect();
+    vpcs.dedup();
+    vpcs
 }
 
 /// Lists routes that differ from the plan. A VPC where no table has the VIP
@@ -752,11 +776,21 @@ pub async fn monitor(context: &Context, settings: &MonitorSettings) -> MonitorRe
 /// Such routes are a failover, not drift: a repair from this node would
 /// take the VIP away from the active node.
 async fn other_holder(context: &Context) -> Option<String> {
-    let report = status(context).await;
+    // Every read here is best effort: the repair that may follow needs the
+    // rest of the time.
+    let ec2 = context
+        .ec2
+        .with_deadline(engine::optional_cutoff(&context.ec2));
+    let report = status_with(context, &ec2).await;
     holder_of(&report.rows, &context.server.name)
 }
 
 /// Finds a server other than `me` that every readable row is correct for.
+///
+/// NOTE: After a start that could not reach another region, the routes are
+/// split between two servers and no holder is found, so a standby's repair
+/// takes them over. Routes carry no sign of which write came last; the
+/// docs ask for the monitor to run only on the active node.
 /// Tables that could not be read are left out, so a silent region never
 /// makes this node take over the routes it can reach.
 fn holder_of(rows: &[StatusRow], me: &str) -> Option<String> {
@@ -812,6 +846,11 @@ fn monitor_status(
 
 /// Shows every managed table and which server its route serves.
 pub async fn status(context: &Context) -> StatusReport {
+    status_with(context, &context.ec2).await
+}
+
+/// Builds the status report, reading through `ec2`.
+async fn status_with(context: &Context, ec2: &crate::aws::Ec2) -> StatusReport {
     let plans: Vec<(&Server, Vec<plan::DesiredRoute>)> = context
         .topology
         .servers
@@ -828,8 +867,7 @@ pub async fn status(context: &Context) -> StatusReport {
         })
         .collect();
     let all: Vec<plan::DesiredRoute> = plans.iter().flat_map(|(_, r)| r.clone()).collect();
-    let observation =
-        engine::observe(&context.ec2, &all, engine::optional_cutoff(&context.ec2)).await;
+    let observation = engine::observe(ec2, &all, engine::optional_cutoff(ec2)).await;
 
     let diffs: Vec<(&Server, Diff)> = plans
         .iter()
@@ -895,7 +933,11 @@ fn verdict_of(diffs: &[(&Server, Diff)], rows: &[StatusRow], api_failed: bool) -
     }
     let complete: Vec<&str> = diffs
         .iter()
-        .filter(|(_, diff)| diff.pending().next().is_none() && diff.unobserved.is_empty())
+        .filter(|(_, diff)| {
+            diff.pending().next().is_none()
+                && diff.unobserved.is_empty()
+                && diff.vpcs_without_route.is_empty()
+        })
         .map(|(server, _)| server.name.as_str())
         .collect();
     match complete.as_slice() {

@@ -167,6 +167,7 @@ message!(server_ambiguous, "server.flag_ambiguous", name: &str, names: &str);
 message!(policy_invalid, "config.policy_invalid", value: &str);
 message!(hint_policy, "config.hint_policy");
 message!(vpc_without_route, "plan.vpc_without_route", vpc: &str, destination: &str);
+message!(start_vpc_unrouted, "start.vpc_unrouted", vpc: &str);
 message!(multi_hop, "plan.multi_hop", gateway: &str, hops: usize, server: &str);
 message!(error_prefix, "report.error");
 message!(hint_prefix, "report.hint");

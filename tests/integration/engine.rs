@@ -343,6 +343,24 @@ fn stop_changes_nothing() {
 }
 
 #[test]
+fn new_vip_without_vpc_route_fails_start() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+    let vip = ["--vip", "172.16.0.9"];
+
+    let run = tgw_vip(
+        &emulator,
+        &layout.conf,
+        &[&vip[..], &["--server", A, "start"]].concat(),
+    );
+    let status = tgw_vip(&emulator, &layout.conf, &[&vip[..], &["status"]].concat());
+
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("start fails"), "{run:?}");
+    assert!(!status.stdout.contains("routes to"), "{status:?}");
+}
+
+#[test]
 fn standby_monitor_never_repairs_a_failover() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);

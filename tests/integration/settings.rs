@@ -151,6 +151,23 @@ fn unknown_profile_exit_three() {
 }
 
 #[test]
+fn config_profile_wins_over_environment() {
+    let emulator = Emulator::start();
+    let layout = emulator.build("reference", &[]);
+    layout.append_config("aws:\n  profile: nosuch\n");
+    emulator.reset_counters();
+    let mut env: Vec<(&str, String)> = test_env();
+    env.push(("AWS_ENDPOINT_URL", emulator.url()));
+
+    let run = run_with(&layout.conf, &["--server", A, "start"], &env);
+
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("profile nosuch"), "{run:?}");
+    assert!(run.stderr.contains("aws.profile"), "{run:?}");
+    assert_eq!(emulator.counters()["total"], 0);
+}
+
+#[test]
 fn endpoint_not_answering_respects_timeout() {
     let emulator = Emulator::start();
     let layout = emulator.build("reference", &[]);
