@@ -102,7 +102,7 @@ pub enum Command {
 }
 
 impl Command {
-    /// The action word as typed, such as `start` or `iam-policy`.
+    /// Returns the action word as typed, such as `start` or `iam-policy`.
     pub fn name(&self) -> &'static str {
         match self {
             Command::Start => "start",
@@ -130,8 +130,8 @@ pub enum Lang {
     Ja,
 }
 
-/// The value of `--lang` on a raw command line, read before parsing so that
-/// `--help` and usage errors come in the chosen language.
+/// Finds the value of `--lang` on a raw command line before parsing, so
+/// that `--help` and usage errors come in the chosen language.
 pub fn lang_in_args(args: &[OsString]) -> Option<String> {
     let mut words = args.iter().skip(1).map(|arg| arg.to_string_lossy());
 

@@ -15,7 +15,7 @@ pub fn init(lang: Option<&str>) {
     rust_i18n::set_locale(resolve(lang));
 }
 
-/// The language `init` would pick, `en` or `ja`, without setting it.
+/// Returns the language `init` would pick, `en` or `ja`, without setting it.
 pub fn resolve(lang: Option<&str>) -> &'static str {
     let chosen = lang
         .map(str::to_string)

@@ -376,8 +376,8 @@ fn standby_monitor_never_repairs_a_failover() {
     assert_eq!(emulator.writes(), 0);
     assert_routed_to(&emulator, &layout, B);
 
-    // With the active node's region not answering, the routes this node
-    // can read still point at B, so nothing is taken over either.
+    // With the active node's region silent, the routes this node can read
+    // still point at B, so nothing is taken over either.
     emulator.faults(
         r#"{"errors": [{"operation": "DescribeRouteTables", "region": "ap-southeast-1", "count": 1000, "code": "InternalError", "status": 500},
                        {"operation": "SearchTransitGatewayRoutes", "region": "ap-southeast-1", "count": 1000, "code": "InternalError", "status": 500}]}"#,

@@ -78,7 +78,7 @@ fn computer_name() -> String {
     run.stdout.trim().to_string()
 }
 
-/// A loopback URL where nothing listens.
+/// Returns a loopback URL where nothing listens.
 fn closed_endpoint() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
