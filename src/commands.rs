@@ -693,15 +693,23 @@ fn drift_of(desired: &[plan::DesiredRoute], diff: &Diff) -> Vec<Drift> {
         }
     }
     drift.sort_by(|a, b| {
-        (&a.region, a.kind, &a.owner, &a.table, &a.destination).cmp(&(
-            &b.region,
-            b.kind,
-            &b.owner,
-            &b.table,
-            &b.destination,
-        ))
+        let key_a = row_order(&a.region, a.kind, &a.owner, &a.table, &a.destination);
+        let key_b = row_order(&b.region, b.kind, &b.owner, &b.table, &b.destination);
+        key_a.cmp(&key_b)
     });
     drift
+}
+
+/// Builds the sort key of a report row: region, table kind, owner, table,
+/// then destination, the order that start and status use too.
+fn row_order<'a>(
+    region: &'a str,
+    kind: plan::TableKind,
+    owner: &'a str,
+    table: &'a str,
+    destination: &'a str,
+) -> (&'a str, plan::TableKind, &'a str, &'a str, &'a str) {
+    (region, kind, owner, table, destination)
 }
 
 fn api_errors_of(diff: &Diff, observation: &plan::Observation) -> Vec<AwsError> {
@@ -970,13 +978,9 @@ pub async fn plan(context: &Context) -> Result<PlanReport, CommandError> {
     };
     let mut changes = diff.changes;
     changes.sort_by(|a, b| {
-        (&a.region, a.kind, &a.owner, &a.table, &a.destination).cmp(&(
-            &b.region,
-            b.kind,
-            &b.owner,
-            &b.table,
-            &b.destination,
-        ))
+        let key_a = row_order(&a.region, a.kind, &a.owner, &a.table, &a.destination);
+        let key_b = row_order(&b.region, b.kind, &b.owner, &b.table, &b.destination);
+        key_a.cmp(&key_b)
     });
     Ok(PlanReport {
         server: context.server.name.clone(),

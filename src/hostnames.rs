@@ -62,7 +62,7 @@ mod windows {
         }
 
         let mut buffer = vec![0u16; size as usize];
-        // SAFETY: `buffer` holds `size` UTF-16 units, the length passed to the call.
+        // SAFETY: `buffer` contains `size` UTF-16 units, the length passed to the call.
         let ok = unsafe { GetComputerNameExW(format, buffer.as_mut_ptr(), &mut size) };
         if ok == 0 {
             return None;

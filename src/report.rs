@@ -172,23 +172,23 @@ fn failure_label(route: &RouteOutcome) -> String {
     }
 }
 
-/// Picks the advice for the failed routes of a start: a refused write needs
+/// Picks the advice for the failed routes of a start: a denied write needs
 /// IAM actions, an error in the request needs the config checked, and
 /// anything else (throttling, timeouts, a silent region) a later retry.
 fn failure_hints(routes: &[RouteOutcome]) -> Vec<String> {
-    let mut refused = false;
+    let mut denied = false;
     let mut rejected = false;
     let mut transient = false;
     for route in routes.iter().filter(|r| r.is_failure()) {
         match &route.outcome {
-            Outcome::Failed { error } if error.kind == ErrorKind::Unauthorized => refused = true,
+            Outcome::Failed { error } if error.kind == ErrorKind::Unauthorized => denied = true,
             Outcome::Failed { error } if error.kind == ErrorKind::Client => rejected = true,
             _ => transient = true,
         }
     }
 
     let mut hints = Vec::new();
-    if refused {
+    if denied {
         hints.push(msg::hint_iam_policy());
     }
     if rejected {

@@ -296,8 +296,8 @@ pub enum Target {
     Wine,
 }
 
-/// A command that starts tgw-vip with a clean environment: the PATH, the
-/// static test credentials and, under Wine, what Wine itself needs.
+/// Builds a command that starts tgw-vip with a clean environment: the PATH,
+/// the static test credentials and, under Wine, the variables Wine needs.
 pub fn tgw_vip_command() -> Command {
     let mut command = match crate::TARGET {
         Target::Native => Command::new(env!("CARGO_BIN_EXE_tgw-vip")),
@@ -318,9 +318,9 @@ pub fn tgw_vip_command() -> Command {
     command
 }
 
-/// The path as the tested build spells it: unchanged for the native
-/// binary, and a `Z:\` path with backslashes under Wine, as a Windows
-/// operator would write it.
+/// Returns the path as the tested build expects it: unchanged for the
+/// native binary, and a `Z:\` path with backslashes under Wine, as a
+/// Windows operator would write it.
 pub fn native_path(path: &Path) -> String {
     match crate::TARGET {
         Target::Native => path.display().to_string(),
@@ -335,12 +335,12 @@ pub mod wine {
 
     const HOW: &str = "build and stage it with scripts/test-windows, which also installs Wine and MinGW-w64 (scripts/setup-windows)";
 
-    /// The Wine loader: TGW_VIP_WINE, or `wine` from the PATH.
+    /// Returns the Wine loader: TGW_VIP_WINE, or `wine` from the PATH.
     pub fn program() -> String {
         std::env::var("TGW_VIP_WINE").unwrap_or_else(|_| "wine".to_string())
     }
 
-    /// The staged tgw-vip.exe, named by TGW_VIP_WINDOWS_EXE.
+    /// Returns the staged tgw-vip.exe, named by TGW_VIP_WINDOWS_EXE.
     pub fn exe() -> PathBuf {
         let Ok(path) = std::env::var("TGW_VIP_WINDOWS_EXE") else {
             panic!("TGW_VIP_WINDOWS_EXE is not set: it names the tgw-vip.exe to test; {HOW}");
@@ -374,7 +374,8 @@ pub mod wine {
         });
     }
 
-    /// The variables Wine reads, passed through the cleared environment.
+    /// Lists the variables Wine reads, to pass through the cleared
+    /// environment.
     pub fn env() -> Vec<(String, String)> {
         [
             "HOME",
@@ -388,7 +389,7 @@ pub mod wine {
         .collect()
     }
 
-    /// Spells a path of this machine as Wine's Z: drive sees it.
+    /// Converts a path of this machine to its form on Wine's Z: drive.
     pub fn windows_path(path: &Path) -> String {
         format!("Z:{}", path.display()).replace('/', "\\")
     }

@@ -37,8 +37,8 @@ fn wine_program(args: &[&str]) -> Run {
     support::run(command)
 }
 
-/// The DNS host name and the NetBIOS computer name, as Windows programs
-/// other than tgw-vip read them.
+/// Reads the DNS host name and the NetBIOS computer name through Windows
+/// programs other than tgw-vip.
 fn windows_host_names() -> (String, String) {
     let dns = wine_program(&["hostname.exe"]);
     assert_eq!(dns.code, 0, "hostname.exe: {dns:?}");
@@ -61,7 +61,8 @@ fn rename_server_a(layout: &Layout, name: &str) {
     rename_server(layout, A, name);
 }
 
-/// The target of the VIP route in server A's Transit Gateway route table.
+/// Reads the target of the VIP route in server A's Transit Gateway route
+/// table.
 fn tokyo_tgw_target(emulator: &Emulator, layout: &Layout) -> String {
     let (_, rtb_a) = layout.gateway_in(TOKYO);
     target_in(&routes(emulator, layout), &rtb_a)
@@ -237,9 +238,9 @@ fn shift_jis_config_is_rejected() {
     assert_eq!(emulator.writes(), 0);
 }
 
-/// Wine shows a file's unix mode bits as its ACL: the bits for others
-/// become an entry for Everyone. So a file with mode 0666 is, as Windows
-/// sees it, writable by Everyone, and 0644 is not.
+/// Wine maps a file's unix mode bits to its ACL: the bits for others become
+/// an entry for Everyone. So to Windows a file with mode 0666 is writable by
+/// Everyone, and one with mode 0644 is not.
 #[test]
 fn hook_writable_by_everyone_is_rejected() {
     use std::os::unix::fs::PermissionsExt;
